@@ -1,0 +1,159 @@
+/**
+ * `Aead` on libsodium's `crypto_aead_chacha20poly1305_ietf_{encrypt,decrypt}` through
+ * `Deno.dlopen`: the data path's cipher. No allocation per call: the key and buffers are passed
+ * straight to C (Deno "buffer" parameters honour a view's `byteOffset`), and the 12-byte nonce is
+ * written into a field preallocated per instance.
+ *
+ * libsodium is bound once per process and never closed (like `ffi/libc.ts`). In-place operation
+ * (`out` aliasing the input at the same offset) is supported by libsodium for both directions.
+ */
+import {
+  AEAD_KEY_BYTES,
+  AEAD_NONCE_BYTES,
+  AEAD_TAG_BYTES,
+  type Aead,
+  isValidCounter,
+  writeNonce,
+} from "../lib/crypto/aead.ts";
+
+const SYMBOLS = {
+  sodium_init: { parameters: [], result: "i32" },
+  // int encrypt(c, clen_p, m, mlen, ad, adlen, nsec, npub, k)
+  crypto_aead_chacha20poly1305_ietf_encrypt: {
+    parameters: ["buffer", "pointer", "buffer", "u64", "buffer", "u64", "pointer", "buffer", "buffer"],
+    result: "i32",
+  },
+  // int decrypt(m, mlen_p, nsec, c, clen, ad, adlen, npub, k)
+  crypto_aead_chacha20poly1305_ietf_decrypt: {
+    parameters: ["buffer", "pointer", "pointer", "buffer", "u64", "buffer", "u64", "buffer", "buffer"],
+    result: "i32",
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+type Sodium = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/**
+ * Deno's FFI accepts a plain number for a `u64` parameter (its typings only say `bigint`);
+ * passing numbers avoids allocating a BigInt per packet. Lengths here are far below 2^53.
+ */
+const u64 = (n: number): bigint => n as unknown as bigint;
+
+/** Shared libraries tried, in order. */
+export const LIBSODIUM_NAMES: readonly string[] = ["libsodium.so.23", "libsodium.so"];
+
+let bound: Sodium | undefined;
+
+/** Binds libsodium on first use; throws a one-line Error when it cannot be loaded. */
+function sodium(): Sodium {
+  if (bound) return bound;
+  let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+  let lastError: unknown;
+  for (const name of LIBSODIUM_NAMES) {
+    try {
+      lib = Deno.dlopen(name, SYMBOLS);
+      break;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!lib) throw new Error("Cannot load libsodium", { cause: lastError });
+  if (lib.symbols.sodium_init() < 0) {
+    lib.close();
+    throw new Error("sodium_init failed");
+  }
+  bound = lib.symbols;
+  return bound;
+}
+
+/** ChaCha20-Poly1305 through libsodium; see {@link Aead} for the contract. */
+export class SodiumAead implements Aead {
+  /** Always `"libsodium"`. */
+  readonly name = "libsodium";
+  readonly #nonce = new Uint8Array(AEAD_NONCE_BYTES);
+  readonly #sodium: Sodium;
+
+  /** Binds libsodium (throws an Error when it is missing or `--allow-ffi` is not granted). */
+  constructor() {
+    this.#sodium = sodium();
+  }
+
+  /** See {@link Aead.seal}. */
+  seal(
+    key: Uint8Array,
+    counter: number,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+  ): number {
+    if (!isValidCounter(counter)) throw new RangeError("AEAD counter must be 0..2^53-1");
+    writeNonce(this.#nonce, counter);
+    return this.sealWithNonce(key, this.#nonce, ad, plaintext, out);
+  }
+
+  /** See {@link Aead.open}. */
+  open(
+    key: Uint8Array,
+    counter: number,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    out: Uint8Array,
+  ): number {
+    if (!isValidCounter(counter)) return -1;
+    writeNonce(this.#nonce, counter);
+    return this.openWithNonce(key, this.#nonce, ad, ciphertext, out);
+  }
+
+  /** `seal` with an explicit 12-byte RFC 8439 nonce (for known-answer tests). */
+  sealWithNonce(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+  ): number {
+    if (key.length !== AEAD_KEY_BYTES) throw new RangeError("AEAD keys are 32 bytes");
+    if (nonce.length !== AEAD_NONCE_BYTES) throw new RangeError("AEAD nonces are 12 bytes");
+    const sealedLength = plaintext.length + AEAD_TAG_BYTES;
+    if (out.length < sealedLength) throw new RangeError("AEAD output buffer too short");
+    const rc = this.#sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
+      out,
+      null,
+      plaintext,
+      u64(plaintext.length),
+      ad,
+      u64(ad.length),
+      null,
+      nonce,
+      key,
+    );
+    if (rc !== 0) throw new Error(`crypto_aead_chacha20poly1305_ietf_encrypt returned ${rc}`);
+    return sealedLength;
+  }
+
+  /** `open` with an explicit 12-byte RFC 8439 nonce (for known-answer tests). */
+  openWithNonce(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    out: Uint8Array,
+  ): number {
+    const plainLength = ciphertext.length - AEAD_TAG_BYTES;
+    if (
+      plainLength < 0 || out.length < plainLength || key.length !== AEAD_KEY_BYTES ||
+      nonce.length !== AEAD_NONCE_BYTES
+    ) return -1;
+    const rc = this.#sodium.crypto_aead_chacha20poly1305_ietf_decrypt(
+      out,
+      null,
+      null,
+      ciphertext,
+      u64(ciphertext.length),
+      ad,
+      u64(ad.length),
+      nonce,
+      key,
+    );
+    return rc === 0 ? plainLength : -1;
+  }
+}

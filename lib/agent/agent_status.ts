@@ -1,0 +1,81 @@
+/**
+ * The read-only status of a running agent: a plain JSON-safe object, the same one `ipop status`
+ * prints and the e2e tests read over the control socket. Byte and packet counters count since the
+ * agent started; keys are standard base64 (44 characters).
+ */
+
+/** One configured or discovered peer. */
+export interface PeerStatus {
+  /** The peer's static public key, standard base64. */
+  publicKey: string;
+  /** The peer's current underlay endpoint as `HOST:PORT` / `[V6]:PORT`, or null when unknown. */
+  endpoint: string | null;
+  /** "established" once a session is usable for data. */
+  state: "connecting" | "established";
+  /** Milliseconds since the last completed handshake, or null when none has completed. */
+  lastHandshakeAgoMs: number | null;
+  /** Inner (decrypted) payload bytes received from this peer. */
+  rxBytes: number;
+  /** Inner payload bytes sent to this peer. */
+  txBytes: number;
+  /** Data packets received from this peer. */
+  rxPackets: number;
+  /** Data packets sent to this peer. */
+  txPackets: number;
+  /** Live sessions (current, previous and pending) with this peer. */
+  sessions: number;
+}
+
+/** Datagrams and packets dropped, by reason. */
+export interface DropCounters {
+  /** Datagrams that failed to decode. */
+  malformed: number;
+  /** Datagrams that failed authentication (bad tag, bad MAC). */
+  unauthenticated: number;
+  /** Datagrams rejected by the replay window. */
+  replayed: number;
+  /** Datagrams naming a session index we do not hold. */
+  unknownSession: number;
+  /** Handshakes dropped by the rate limiter. */
+  rateLimited: number;
+  /** Traffic not allowed by policy, e.g. an unknown peer key or a spoofed inner source. */
+  notAllowed: number;
+  /** The sum of all reasons. */
+  total: number;
+}
+
+/** The whole status object of one agent. */
+export interface AgentStatus {
+  /** The ipop version string. */
+  version: string;
+  /** This node's static public key, standard base64. */
+  publicKey: string;
+  /** The local underlay endpoint, `HOST:PORT`. */
+  listen: string;
+  /** Milliseconds since the agent started. */
+  uptimeMs: number;
+  /** The TUN interface, or null when the agent runs without one. */
+  tun: {
+    name: string;
+    mtu: number;
+    /** `IP/PREFIX`, or null before an address is assigned. */
+    address: string | null;
+    packetsRead: number;
+    packetsWritten: number;
+    writeDrops: number;
+  } | null;
+  /** Underlay (UDP) counters. */
+  transport: {
+    datagramsSent: number;
+    datagramsReceived: number;
+    bytesSent: number;
+    bytesReceived: number;
+    sendDrops: number;
+  };
+  /** One entry per peer. */
+  peers: PeerStatus[];
+  /** Drop counters. */
+  drops: DropCounters;
+  /** The AEAD in use, e.g. "chacha20-poly1305". */
+  aead: string;
+}

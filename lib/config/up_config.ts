@@ -1,0 +1,176 @@
+/**
+ * The configuration of `ipop up` and the parsers for each of its values. Every parser is total:
+ * it returns a value or throws a one-line `ConfigError` naming the flag and the bad text.
+ */
+import { type Endpoint, parseEndpoint } from "../transport/endpoint.ts";
+import type { LogLevel } from "../log.ts";
+import { decodeKey, encodeKey } from "../identity/key_text.ts";
+import { ConfigError } from "./config_error.ts";
+
+/** Default UDP port of the underlay listener. */
+export const DEFAULT_LISTEN_PORT = 5800;
+/** Default listen host: all IPv4 addresses. */
+export const DEFAULT_LISTEN_HOST = "0.0.0.0";
+/** Default TUN MTU in bytes (1500 minus IPv6/UDP/ipop overhead, like WireGuard). */
+export const DEFAULT_MTU_BYTES = 1420;
+/** Smallest accepted TUN MTU in bytes (the IPv4 minimum reassembly size). */
+export const MIN_MTU_BYTES = 576;
+/** Largest accepted TUN MTU in bytes (jumbo frames). */
+export const MAX_MTU_BYTES = 9000;
+/** Shortest accepted `--address` prefix length. */
+export const MIN_ADDRESS_PREFIX = 8;
+/** Longest accepted `--address` prefix length (a /30 still has two host addresses). */
+export const MAX_ADDRESS_PREFIX = 30;
+/** Longest Linux interface name (IFNAMSIZ - 1). */
+export const MAX_TUN_NAME_CHARS = 15;
+/** Default log level. */
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+
+/** A statically configured peer. */
+export interface PeerConfig {
+  /** The peer's static X25519 public key, 32 bytes. */
+  publicKey: Uint8Array;
+  /** Where to send the first handshake. */
+  endpoint: Endpoint;
+}
+
+/** An IPv4 interface address with its prefix length, e.g. 100.64.0.1/24. */
+export interface InterfaceAddress {
+  /** Dotted quad, canonical (no leading zeros). */
+  ip: string;
+  /** Prefix length, `MIN_ADDRESS_PREFIX`..`MAX_ADDRESS_PREFIX`. */
+  prefix: number;
+}
+
+/** Everything `ipop up` needs, validated. */
+export interface UpConfig {
+  /** Directory holding the node key and the control socket. */
+  stateDir: string;
+  /** Local UDP endpoint of the underlay. */
+  listen: Endpoint;
+  /** The TUN address; optional in the type because DHCP will assign it later. */
+  address?: InterfaceAddress;
+  /** Static peers; keys are distinct. */
+  peers: PeerConfig[];
+  /** The 32-byte network pre-shared key (zeros when no secret file is given). */
+  psk: Uint8Array;
+  /** Requested TUN name; when absent the kernel picks one ("ipop%d"). */
+  tunName?: string;
+  /** TUN MTU in bytes. */
+  mtu: number;
+  /** Log level of the console logger. */
+  logLevel: LogLevel;
+}
+
+/** Parses `--listen`: `PORT` (on 0.0.0.0), `HOST:PORT` or `[V6]:PORT`. Port 0 means "any". */
+export function parseListen(text: string): Endpoint {
+  try {
+    return parseEndpoint(text, DEFAULT_LISTEN_HOST);
+  } catch (err) {
+    throw new ConfigError(
+      `Bad --listen "${text}": expected PORT, HOST:PORT or [V6]:PORT with an IP address`,
+      { cause: err },
+    );
+  }
+}
+
+/** Parses `--peer PUBKEY@HOST:PORT`; the port must be 1..65535. */
+export function parsePeer(text: string): PeerConfig {
+  const at = text.indexOf("@");
+  if (at < 0) throw new ConfigError(`Bad --peer "${text}": expected PUBKEY@HOST:PORT`);
+  let publicKey: Uint8Array;
+  try {
+    publicKey = decodeKey(text.slice(0, at));
+  } catch (err) {
+    throw new ConfigError(
+      `Bad --peer "${text}": the key must be 44 characters of base64 (32 bytes)`,
+      { cause: err },
+    );
+  }
+  let ep: Endpoint;
+  try {
+    ep = parseEndpoint(text.slice(at + 1));
+    if (ep.port === 0) throw new RangeError("Port 0 is not a peer port");
+  } catch (err) {
+    throw new ConfigError(
+      `Bad --peer "${text}": expected HOST:PORT or [V6]:PORT after "@", with an IP address and a port 1-65535`,
+      { cause: err },
+    );
+  }
+  return { publicKey, endpoint: ep };
+}
+
+/** Throws `ConfigError` when two peers share a key. */
+export function checkDistinctPeers(peers: readonly PeerConfig[]): void {
+  const seen = new Set<string>();
+  for (const peer of peers) {
+    const key = encodeKey(peer.publicKey);
+    if (seen.has(key)) throw new ConfigError(`Peer ${key} is given more than once`);
+    seen.add(key);
+  }
+}
+
+/** Throws `ConfigError` when a configured peer has this node's own public key. */
+export function checkPeersAgainstSelf(peers: readonly PeerConfig[], self: Uint8Array): void {
+  const selfText = encodeKey(self);
+  if (peers.some((p) => encodeKey(p.publicKey) === selfText)) {
+    throw new ConfigError(`--peer ${selfText} is this node's own key`);
+  }
+}
+
+/**
+ * Parses `--address IP/PREFIX`: an IPv4 address in canonical dotted quad with a prefix of
+ * `MIN_ADDRESS_PREFIX`..`MAX_ADDRESS_PREFIX` that is neither the network nor the broadcast address
+ * of its prefix.
+ */
+export function parseAddress(text: string): InterfaceAddress {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text.trim());
+  const bad = (why: string) => new ConfigError(`Bad --address "${text}": ${why}`);
+  if (!m) throw bad("expected IPv4 CIDR like 100.64.0.1/24");
+  const octets = m.slice(1, 5).map((s) => s!);
+  if (octets.some((s) => s.length > 1 && s.startsWith("0"))) {
+    throw bad("octets with leading zeros are ambiguous");
+  }
+  const bytes = octets.map(Number);
+  if (bytes.some((b) => b > 255)) throw bad("each octet must be 0-255");
+  const prefix = Number(m[5]);
+  if (prefix < MIN_ADDRESS_PREFIX || prefix > MAX_ADDRESS_PREFIX) {
+    throw bad(`prefix must be ${MIN_ADDRESS_PREFIX}-${MAX_ADDRESS_PREFIX}`);
+  }
+  const ip = bytes.reduce((acc, b) => acc * 256 + b, 0);
+  const hostBits = 32 - prefix;
+  const host = ip % 2 ** hostBits;
+  if (host === 0) throw bad(`that is the network address of its /${prefix}`);
+  if (host === 2 ** hostBits - 1) throw bad(`that is the broadcast address of its /${prefix}`);
+  return { ip: bytes.join("."), prefix };
+}
+
+/** Parses `--mtu`: a decimal integer `MIN_MTU_BYTES`..`MAX_MTU_BYTES`. */
+export function parseMtu(text: string): number {
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= MIN_MTU_BYTES && n <= MAX_MTU_BYTES)) {
+    throw new ConfigError(
+      `Bad --mtu "${text}": expected a whole number of bytes ${MIN_MTU_BYTES}-${MAX_MTU_BYTES}`,
+    );
+  }
+  return n;
+}
+
+/** Parses `--tun`: 1..15 characters of letters, digits, "_", "-", "." and "%" ("ipop%d"). */
+export function parseTunName(text: string): string {
+  if (
+    !/^[A-Za-z0-9_.%-]+$/.test(text) || text.length > MAX_TUN_NAME_CHARS || text === "." ||
+    text === ".."
+  ) {
+    throw new ConfigError(
+      `Bad --tun "${text}": use 1-${MAX_TUN_NAME_CHARS} letters, digits, "_", "-", "." or "%d"`,
+    );
+  }
+  return text;
+}
+
+/** Parses `--log-level`: error, warn, info or debug. */
+export function parseLogLevel(text: string): LogLevel {
+  if (text === "error" || text === "warn" || text === "info" || text === "debug") return text;
+  throw new ConfigError(`Bad --log-level "${text}": expected error, warn, info or debug`);
+}

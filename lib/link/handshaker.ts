@@ -1,0 +1,251 @@
+import type { Clock, Rng } from "../clock/clock.ts";
+import { type KeyPair, keyPairFrom } from "../crypto/x25519.ts";
+import type { Logger } from "../log.ts";
+import {
+  HandshakeError,
+  InitiatorHandshake,
+  ResponderHandshake,
+} from "../noise/handshake_ikpsk2.ts";
+import { type Endpoint, formatEndpoint } from "../transport/endpoint.ts";
+import {
+  decodeInitiation,
+  decodeResponse,
+  encodeInitiation,
+  encodeResponse,
+  mac1Key,
+  verifyMac1,
+} from "../wire/handshake_messages.ts";
+import { decodeEndpoint, encodeEndpoint } from "../wire/endpoint_codec.ts";
+import { decodeTlv, encodeTlv, TlvError, TlvType } from "../wire/tlv.ts";
+import { LINK_PROLOGUE, type LinkTuning } from "./constants.ts";
+import type { DropCounters } from "./drop_counters.ts";
+import type { Peer } from "./peer.ts";
+import { TokenBucket } from "./rate_limiter.ts";
+import { Session } from "./session.ts";
+
+/** The slice of the link layer a `Handshaker` works on. */
+export interface HandshakerHost {
+  identity: KeyPair;
+  psk: Uint8Array;
+  clock: Clock;
+  rng: Rng;
+  logger: Logger;
+  tuning: LinkTuning;
+  drops: DropCounters;
+  virtualIp(): { ip: number; prefix: number } | null;
+  peerByKey(keyText: string): Peer | undefined;
+  send(peer: Peer, datagram: Uint8Array): void;
+  isIndexFree(index: number): boolean;
+  installSession(peer: Peer, session: Session, role: "initiator" | "responder"): void;
+  onPeerAddress(peer: Peer): void;
+}
+
+const TWO_POW_32 = 2 ** 32;
+
+/**
+ * Runs Noise IKpsk2 handshakes for a link layer: sends initiations (at most one in flight per
+ * peer, retried after `rekeyTimeoutMs`), answers initiations from known peers, and completes
+ * its own on responses. Initiations carry a strictly increasing timestamp, so a replayed one is
+ * refused; responses tell the initiator the endpoint it was seen from.
+ */
+export class Handshaker {
+  readonly #host: HandshakerHost;
+  readonly #ownMac1Key: Uint8Array;
+  readonly #byIndex = new Map<number, Peer>();
+  readonly #limiter: TokenBucket;
+  #lastTimestamp = 0;
+
+  constructor(host: HandshakerHost) {
+    this.#host = host;
+    this.#ownMac1Key = mac1Key(host.identity.publicKey);
+    const rate = host.tuning.handshakesPerSecond;
+    this.#limiter = new TokenBucket(host.clock, rate, Math.max(1, rate / 4));
+  }
+
+  /** True when `index` names a handshake in flight. */
+  hasIndex(index: number): boolean {
+    return this.#byIndex.has(index);
+  }
+
+  /** Sends an initiation to `peer` unless one sent recently still awaits its response. */
+  initiate(peer: Peer): void {
+    const now = this.#host.clock.now();
+    const inFlight = peer.handshake;
+    if (inFlight && now - inFlight.sentAt < this.#host.tuning.rekeyTimeoutMs) return;
+    if (inFlight) this.#byIndex.delete(inFlight.localIndex);
+    const localIndex = this.#newIndex();
+    const handshake = new InitiatorHandshake({
+      localStatic: this.#host.identity,
+      remoteStatic: peer.publicKey,
+      psk: this.#host.psk,
+      prologue: LINK_PROLOGUE,
+      localEphemeral: this.#ephemeral(),
+    });
+    const payload = encodeTlv([
+      [TlvType.Timestamp, this.#timestamp()],
+      ...this.#addressItem(),
+    ]);
+    const msg = encodeInitiation(localIndex, handshake.writeMessage1(payload), peer.mac1Key);
+    peer.handshake = { localIndex, handshake, sentAt: now };
+    this.#byIndex.set(localIndex, peer);
+    this.#host.send(peer, msg);
+  }
+
+  /** Handles a datagram of type initiation. */
+  onInitiation(data: Uint8Array, from: Endpoint): void {
+    const drops = this.#host.drops;
+    const msg = decodeInitiation(data);
+    if (!msg) return void drops.malformed++;
+    if (!verifyMac1(this.#ownMac1Key, data)) return void drops.unauthenticated++;
+    if (!this.#limiter.take()) return void drops.rateLimited++;
+    const responder = new ResponderHandshake({
+      localStatic: this.#host.identity,
+      psk: this.#host.psk,
+      prologue: LINK_PROLOGUE,
+      localEphemeral: this.#ephemeral(),
+    });
+    let remoteStatic: Uint8Array;
+    let payload: Uint8Array;
+    try {
+      ({ remoteStatic, payload } = responder.readMessage1(msg.noise));
+    } catch (err) {
+      if (!(err instanceof HandshakeError)) throw err;
+      return void drops.unauthenticated++;
+    }
+    const peer = this.#host.peerByKey(remoteStatic.toBase64());
+    if (!peer) return void drops.notAllowed++;
+    const items = this.#decodePayload(payload);
+    if (!items) return;
+    const stamp = items.get(TlvType.Timestamp);
+    if (!stamp || stamp.length !== 8) return void drops.malformed++;
+    const timestamp = readU64(stamp);
+    if (timestamp <= peer.lastInitiationTimestamp) return void drops.replayed++;
+    peer.lastInitiationTimestamp = timestamp;
+    this.#learnAddress(peer, items.get(TlvType.VirtualIpv4));
+
+    const localIndex = this.#newIndex();
+    const reply = encodeTlv([
+      [TlvType.ObservedEndpoint, encodeEndpoint(from)],
+      ...this.#addressItem(),
+    ]);
+    const { message, result } = responder.writeMessage2(reply);
+    const now = this.#host.clock.now();
+    const session = new Session(
+      localIndex,
+      msg.senderIndex,
+      result.sendKey,
+      result.recvKey,
+      false,
+      now,
+    );
+    peer.endpoint = from;
+    peer.lastReceivedAt = now;
+    this.#host.installSession(peer, session, "responder");
+    this.#host.send(peer, encodeResponse(localIndex, msg.senderIndex, message, peer.mac1Key));
+  }
+
+  /** Handles a datagram of type response. */
+  onResponse(data: Uint8Array, from: Endpoint): void {
+    const drops = this.#host.drops;
+    const msg = decodeResponse(data);
+    if (!msg) return void drops.malformed++;
+    const peer = this.#byIndex.get(msg.receiverIndex);
+    const pending = peer?.handshake;
+    if (!peer || !pending || pending.localIndex !== msg.receiverIndex) {
+      return void drops.unknownSession++;
+    }
+    if (!verifyMac1(this.#ownMac1Key, data)) return void drops.unauthenticated++;
+    if (!this.#limiter.take()) return void drops.rateLimited++;
+    let payload: Uint8Array;
+    let keys: { sendKey: Uint8Array; recvKey: Uint8Array };
+    try {
+      const read = pending.handshake.readMessage2(msg.noise);
+      payload = read.payload;
+      keys = read.result;
+    } catch (err) {
+      if (!(err instanceof HandshakeError)) throw err;
+      return void drops.unauthenticated++;
+    }
+    this.#byIndex.delete(pending.localIndex);
+    peer.handshake = null;
+    const items = this.#decodePayload(payload);
+    if (!items) return;
+    this.#learnAddress(peer, items.get(TlvType.VirtualIpv4));
+    const seenAs = items.get(TlvType.ObservedEndpoint);
+    const reflexive = seenAs ? decodeEndpoint(seenAs) : null;
+    if (reflexive) {
+      this.#host.logger.debug(`${peer.keyText} sees us as ${formatEndpoint(reflexive)}`);
+    }
+    const now = this.#host.clock.now();
+    const session = new Session(
+      pending.localIndex,
+      msg.senderIndex,
+      keys.sendKey,
+      keys.recvKey,
+      true,
+      now,
+    );
+    peer.endpoint = from;
+    peer.lastReceivedAt = now;
+    this.#host.logger.info(`link to ${peer.keyText} at ${formatEndpoint(from)} is up`);
+    this.#host.installSession(peer, session, "initiator");
+  }
+
+  /** Forgets handshakes in flight. */
+  close(): void {
+    this.#byIndex.clear();
+  }
+
+  #decodePayload(payload: Uint8Array): Map<number, Uint8Array> | null {
+    try {
+      return decodeTlv(payload);
+    } catch (err) {
+      if (!(err instanceof TlvError)) throw err;
+      this.#host.drops.malformed++;
+      return null;
+    }
+  }
+
+  #learnAddress(peer: Peer, item: Uint8Array | undefined): void {
+    if (!item || item.length !== 5) return;
+    const ip = ((item[0]! << 24) | (item[1]! << 16) | (item[2]! << 8) | item[3]!) >>> 0;
+    if (peer.virtualIp === ip) return;
+    peer.virtualIp = ip;
+    this.#host.onPeerAddress(peer);
+  }
+
+  #addressItem(): [number, Uint8Array][] {
+    const v = this.#host.virtualIp();
+    if (!v) return [];
+    const item = new Uint8Array([v.ip >>> 24, v.ip >>> 16, v.ip >>> 8, v.ip, v.prefix]);
+    return [[TlvType.VirtualIpv4, item]];
+  }
+
+  #timestamp(): Uint8Array {
+    // Microseconds of wall time, forced to grow: a restarted node starts above its old values.
+    const t = Math.max(Math.floor(this.#host.clock.wallNow() * 1000), this.#lastTimestamp + 1);
+    this.#lastTimestamp = t;
+    const out = new Uint8Array(8);
+    const lo = t % TWO_POW_32;
+    const view = new DataView(out.buffer);
+    view.setUint32(0, lo, true);
+    view.setUint32(4, (t - lo) / TWO_POW_32, true);
+    return out;
+  }
+
+  #ephemeral(): KeyPair {
+    return keyPairFrom(this.#host.rng.fill(new Uint8Array(32)));
+  }
+
+  #newIndex(): number {
+    for (;;) {
+      const index = this.#host.rng.uint32();
+      if (this.#host.isIndexFree(index)) return index;
+    }
+  }
+}
+
+function readU64(b: Uint8Array): number {
+  const view = new DataView(b.buffer, b.byteOffset, 8);
+  return view.getUint32(4, true) * TWO_POW_32 + view.getUint32(0, true);
+}

@@ -1,0 +1,59 @@
+import type { Endpoint } from "../transport/endpoint.ts";
+import type { InitiatorHandshake } from "../noise/handshake_ikpsk2.ts";
+import type { Session } from "./session.ts";
+
+/** An initiation we sent and await the response to. */
+export interface PendingHandshake {
+  readonly localIndex: number;
+  readonly handshake: InitiatorHandshake;
+  readonly sentAt: number;
+}
+
+/** Traffic counters of one peer. */
+export interface PeerCounters {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+}
+
+/**
+ * What the link layer knows about one remote node: its static key, where it is, its sessions
+ * and its handshake in progress. Sessions rotate as in WireGuard: `next` is a session we
+ * answered but the peer has not used yet; it becomes `current` on the first data received on it.
+ */
+export class Peer {
+  /** Where to send; updated to the source of each authenticated message (roaming). */
+  endpoint: Endpoint | null;
+  current: Session | null = null;
+  previous: Session | null = null;
+  next: Session | null = null;
+  handshake: PendingHandshake | null = null;
+  /** Greatest initiation timestamp accepted from this peer. */
+  lastInitiationTimestamp = -1;
+  /** The peer's virtual IPv4 address (u32) as it announced it, or null. */
+  virtualIp: number | null = null;
+  /** Clock times, ms (-Infinity: never). */
+  lastSentAt = -Infinity;
+  lastReceivedAt = -Infinity;
+  lastHandshakeAt = -Infinity;
+  /** Packets waiting for a session (copies), oldest first. */
+  readonly pending: Uint8Array[] = [];
+  readonly counters: PeerCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0 };
+
+  constructor(
+    readonly publicKey: Uint8Array,
+    /** The key as base64 text (for maps, logs and status). */
+    readonly keyText: string,
+    /** mac1 key for messages we send to this peer. */
+    readonly mac1Key: Uint8Array,
+    endpoint: Endpoint | null,
+  ) {
+    this.endpoint = endpoint;
+  }
+
+  /** All sessions this peer holds, newest first. */
+  sessions(): Session[] {
+    return [this.next, this.current, this.previous].filter((s): s is Session => s !== null);
+  }
+}

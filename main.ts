@@ -1,0 +1,186 @@
+/**
+ * ipop's command-line front: `ipop id | up | status | help | version`.
+ *
+ * This is an OS edge: it reads argv, owns stdout/stderr, signals and the exit status, and wires
+ * the parsed config, the identity on disk, the agent and the control socket together.
+ *
+ * Exit status: 0 success, 1 runtime failure (one line `ipop: <message>`), 2 usage mistake (one
+ * line `ipop: <message>`); only unexpected internal errors print a stack.
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import type { AgentStatus } from "./lib/agent/agent_status.ts";
+import { ConfigError } from "./lib/config/config_error.ts";
+import { parseCommand } from "./lib/config/parse_args.ts";
+import { checkPeersAgainstSelf, type UpConfig } from "./lib/config/up_config.ts";
+import { USAGE } from "./lib/config/usage.ts";
+import {
+  AgentNotRunningError,
+  ControlRequestError,
+  requestStatus,
+} from "./lib/control/control_client.ts";
+import { ControlServer, ControlSetupError } from "./lib/control/control_server.ts";
+import { formatStatus, isAgentStatus } from "./lib/control/status_text.ts";
+import type { KeyPair } from "./lib/crypto/x25519.ts";
+import { IdentityError, loadOrCreateIdentity } from "./lib/identity/key_store.ts";
+import { encodeKey } from "./lib/identity/key_text.ts";
+import { consoleLogger, type Logger } from "./lib/log.ts";
+import { formatEndpoint } from "./lib/transport/endpoint.ts";
+
+/** The ipop version (from deno.json). */
+export const VERSION: string = denoJson.version;
+
+/** Exit status for success. */
+export const EXIT_OK = 0;
+/** Exit status for a runtime failure. */
+export const EXIT_FAILURE = 1;
+/** Exit status for a usage mistake. */
+export const EXIT_USAGE = 2;
+/** After a shutdown signal, exit even if closing has not finished after this long. */
+export const SHUTDOWN_DEADLINE_MS = 1500;
+
+/** What `up` needs from a running agent (the contract of lib/agent/start_agent.ts). */
+interface RunningAgent {
+  status(): AgentStatus;
+  close(): Promise<void>;
+  closed: Promise<void>;
+}
+
+/** The signature of `startAgent` in lib/agent/start_agent.ts. */
+type StartAgent = (
+  opts: { config: UpConfig; identity: KeyPair; logger: Logger },
+) => Promise<RunningAgent>;
+
+/** A runtime failure of `up` (TUN error, port taken): printed as one line, exit status 1. */
+class UpFailure extends Error {
+  override name = "UpFailure";
+}
+
+/** Runs one ipop command line and returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const command = parseCommand(args);
+    switch (command.kind) {
+      case "help":
+        if (command.requested) {
+          console.log(USAGE.trimEnd());
+          return EXIT_OK;
+        }
+        console.error(USAGE.trimEnd());
+        return EXIT_USAGE;
+      case "version":
+        console.log(`ipop ${VERSION}`);
+        return EXIT_OK;
+      case "id": {
+        const identity = await loadOrCreateIdentity(command.stateDir);
+        console.log(encodeKey(identity.publicKey));
+        return EXIT_OK;
+      }
+      case "status":
+        return await runStatus(command.stateDir, command.json);
+      case "up":
+        return await runUp(command.config);
+    }
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    console.error(`ipop: ${err.message}${err.seeHelp ? " (see: ipop help)" : ""}`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof AgentNotRunningError) {
+    console.error(err.message);
+    return EXIT_FAILURE;
+  }
+  if (
+    err instanceof IdentityError || err instanceof ControlSetupError ||
+    err instanceof ControlRequestError || err instanceof UpFailure
+  ) {
+    console.error(`ipop: ${err.message}`);
+    return EXIT_FAILURE;
+  }
+  console.error("ipop: internal error:", err);
+  return EXIT_FAILURE;
+}
+
+async function runStatus(stateDir: string, json: boolean): Promise<number> {
+  const status = await requestStatus(stateDir);
+  if (json || !isAgentStatus(status)) {
+    console.log(JSON.stringify(status, null, 2));
+  } else {
+    console.log(formatStatus(status).trimEnd());
+  }
+  return EXIT_OK;
+}
+
+async function runUp(config: UpConfig): Promise<number> {
+  const logger = consoleLogger(config.logLevel);
+  const identity = await loadOrCreateIdentity(config.stateDir);
+  checkPeersAgainstSelf(config.peers, identity.publicKey);
+  let agent: RunningAgent | undefined;
+  // Listen first, so a second ipop on the same state dir fails before touching TUN or UDP.
+  const control = await ControlServer.listen(config.stateDir, () => {
+    if (agent === undefined) throw new Error("ipop is still starting");
+    return agent.status();
+  });
+  try {
+    const module: { startAgent: StartAgent } = await import("./lib/agent/start_agent.ts");
+    agent = await module.startAgent({ config, identity, logger });
+  } catch (err) {
+    await control.close();
+    if (config.logLevel === "debug") logger.debug(String((err as Error)?.stack ?? err));
+    const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new UpFailure(message ?? "The agent failed to start", { cause: err });
+  }
+  logger.info(
+    `ipop ${VERSION} up: key ${encodeKey(identity.publicKey)}, ` +
+      `listening on ${formatEndpoint(config.listen)}`,
+  );
+  return await untilShutdown(agent, control, logger);
+}
+
+/** Resolves with the exit status once a signal or the agent's own end has shut everything down. */
+function untilShutdown(
+  agent: RunningAgent,
+  control: ControlServer,
+  logger: Logger,
+): Promise<number> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((signal) => {
+      const handler = () => void stop(`${signal} received`, EXIT_OK);
+      Deno.addSignalListener(signal, handler);
+      return [signal, handler] as const;
+    });
+    let stopping = false;
+    const stop = async (why: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      // A second signal now gets the default action: immediate termination.
+      for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      logger.info(`shutting down (${why})`);
+      const deadline = setTimeout(() => {
+        logger.warn(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting anyway`);
+        resolve(code);
+      }, SHUTDOWN_DEADLINE_MS);
+      try {
+        await Promise.all([control.close(), agent.close()]);
+      } catch (err) {
+        logger.error(`error while shutting down: ${err instanceof Error ? err.message : err}`);
+      }
+      clearTimeout(deadline);
+      resolve(code);
+    };
+    agent.closed.then(
+      () => stop("agent stopped", EXIT_OK),
+      (err) => {
+        logger.error(`agent failed: ${err instanceof Error ? err.message : err}`);
+        return stop("agent failed", EXIT_FAILURE);
+      },
+    );
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,245 @@
+/**
+ * Runs the real ipop agent (`main.ts up`) as a separate process inside a namespace of a `Rig`, reads
+ * its `status --json`, and stops it checking the shutdown contract: SIGTERM → exit code 0 within
+ * 2 s and the TUN interface gone.
+ *
+ * The agent's stderr is kept in memory (tail); `logs()` returns it for failure messages.
+ */
+import assert from "node:assert/strict";
+import type { AgentStatus } from "../../lib/agent/agent_status.ts";
+import { type BackgroundProcess, pollUntil, type Rig, run, runOk } from "./netns.ts";
+
+/** The product's entry point. */
+export const MAIN_TS = new URL("../../main.ts", import.meta.url).pathname;
+/** The Deno binary running this test (the pinned one). */
+export const DENO = Deno.execPath();
+/** The shutdown bound of the CLI contract. */
+export const SHUTDOWN_DEADLINE_MS = 2_000;
+/** Default bound for an agent to reach "established". */
+export const ESTABLISH_TIMEOUT_MS = 20_000;
+
+export type { AgentStatus, DropCounters, PeerStatus } from "../../lib/agent/agent_status.ts";
+
+/** True when the product's `main.ts` exists (it is written in parallel with these tests). */
+export function productExists(): boolean {
+  try {
+    return Deno.statSync(MAIN_TS).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates (or reads) the identity in `stateDir`; returns the base64 public key. */
+export async function agentId(stateDir: string): Promise<string> {
+  const out = await runOk([DENO, "run", "-A", MAIN_TS, "id", "--state-dir", stateDir], {
+    timeoutMs: 30_000,
+  });
+  const key = out.trim();
+  assert.match(key, /^[A-Za-z0-9+/]{43}=$/, `id printed no public key: ${JSON.stringify(out)}`);
+  return key;
+}
+
+/** Options for one agent. */
+export interface AgentOptions {
+  /** Namespace to run in. */
+  ns: string;
+  /** Underlay listen address, "198.18.0.1:51820". */
+  listen: string;
+  /** Virtual address with prefix, "100.64.0.1/24". */
+  address: string;
+  /** Peers as "PUBKEY@HOST:PORT". */
+  peers: string[];
+  /** Network secret file, if any. */
+  secretFile?: string;
+  /** TUN name; default "ipop0". */
+  tun?: string;
+  /** MTU; default 1420. */
+  mtu?: number;
+  /** Log level; default "debug" when IPOP_TEST_LOG is set, else "info". */
+  logLevel?: string;
+  /** State dir; default a fresh temporary directory the rig removes. */
+  stateDir?: string;
+}
+
+/** A running agent. */
+export class AgentProcess {
+  readonly #rig: Rig;
+  readonly #proc: BackgroundProcess;
+  #stopped = false;
+  /** Namespace it runs in. */
+  readonly ns: string;
+  /** Its state directory. */
+  readonly stateDir: string;
+  /** Its TUN interface name. */
+  readonly tun: string;
+  /** Its public key. */
+  readonly publicKey: string;
+
+  private constructor(
+    rig: Rig,
+    proc: BackgroundProcess,
+    ns: string,
+    stateDir: string,
+    tun: string,
+    publicKey: string,
+  ) {
+    this.#rig = rig;
+    this.#proc = proc;
+    this.ns = ns;
+    this.stateDir = stateDir;
+    this.tun = tun;
+    this.publicKey = publicKey;
+  }
+
+  /** Makes a state dir (removed on rig close) and its identity; returns [dir, public key]. */
+  static async prepare(rig: Rig): Promise<[string, string]> {
+    const dir = await Deno.makeTempDir({ prefix: "ipopt-state-" });
+    rig.defer(() => Deno.remove(dir, { recursive: true }));
+    return [dir, await agentId(dir)];
+  }
+
+  /**
+   * Starts `main.ts up` in `opts.ns`. `opts.stateDir` must already hold the identity when peers
+   * need its key first (see `prepare`). The rig SIGTERMs (then SIGKILLs) it on close.
+   */
+  static async start(rig: Rig, opts: AgentOptions): Promise<AgentProcess> {
+    let stateDir = opts.stateDir;
+    let key: string;
+    if (stateDir === undefined) [stateDir, key] = await AgentProcess.prepare(rig);
+    else key = await agentId(stateDir);
+    const tun = opts.tun ?? "ipop0";
+    const args = [
+      DENO,
+      "run",
+      "-A",
+      MAIN_TS,
+      "up",
+      "--state-dir",
+      stateDir,
+      "--listen",
+      opts.listen,
+      "--address",
+      opts.address,
+      "--tun",
+      tun,
+      "--mtu",
+      String(opts.mtu ?? 1420),
+      "--log-level",
+      opts.logLevel ?? (Deno.env.get("IPOP_TEST_LOG") ? "debug" : "info"),
+    ];
+    for (const p of opts.peers) args.push("--peer", p);
+    if (opts.secretFile !== undefined) args.push("--secret-file", opts.secretFile);
+    const proc = rig.spawn(opts.ns, args);
+    const agent = new AgentProcess(rig, proc, opts.ns, stateDir, tun, key);
+    rig.defer(async () => {
+      if (agent.#stopped) return;
+      agent.#proc.kill("SIGTERM");
+      if (await agent.#proc.wait(SHUTDOWN_DEADLINE_MS) === undefined) agent.#proc.kill("SIGKILL");
+    });
+    return agent;
+  }
+
+  /** The process id of the agent (the deno process). */
+  get pid(): number {
+    return this.#proc.pid;
+  }
+
+  /** True while the process runs. */
+  get alive(): boolean {
+    return this.#proc.exitStatus === undefined;
+  }
+
+  /** Its stderr/stdout so far, for failure messages. */
+  logs(): string {
+    return `--- agent in ${this.ns} (pid ${this.pid}) ---\n${this.#proc.stderr()}${this.#proc.stdout()}`;
+  }
+
+  /** Runs `status --json` in its namespace; throws on failure or bad JSON. */
+  async status(): Promise<AgentStatus> {
+    const r = await this.#rig.exec(
+      this.ns,
+      [DENO, "run", "-A", MAIN_TS, "status", "--json", "--state-dir", this.stateDir],
+      { timeoutMs: 15_000 },
+    );
+    if (r.code !== 0) throw new Error(`status failed (code ${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as AgentStatus;
+  }
+
+  /** Status, or undefined when it cannot be read (yet). */
+  async tryStatus(): Promise<AgentStatus | undefined> {
+    try {
+      return await this.status();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Waits until the peer with `peerKey` (default: every peer) is "established"; throws with the
+   * agent's logs on timeout or when the process exits.
+   */
+  async waitEstablished(peerKey?: string, timeoutMs = ESTABLISH_TIMEOUT_MS): Promise<AgentStatus> {
+    let last: AgentStatus | undefined;
+    const ok = await pollUntil(
+      async () => {
+        if (!this.alive) return true;
+        last = await this.tryStatus();
+        if (last === undefined || last.peers.length === 0) return false;
+        const peers = peerKey === undefined
+          ? last.peers
+          : last.peers.filter((p) => p.publicKey === peerKey);
+        return peers.length > 0 && peers.every((p) => p.state === "established");
+      },
+      timeoutMs,
+      250,
+    );
+    if (!this.alive) {
+      throw new Error(`agent exited (${JSON.stringify(this.#proc.exitStatus)})\n${this.logs()}`);
+    }
+    if (!ok || last === undefined) {
+      throw new Error(
+        `agent in ${this.ns} not established within ${timeoutMs} ms; last status ${
+          JSON.stringify(last)
+        }\n${this.logs()}`,
+      );
+    }
+    return last;
+  }
+
+  /** Sends `signal` without waiting. */
+  signal(signal: Deno.Signal): void {
+    this.#proc.kill(signal);
+  }
+
+  /**
+   * SIGTERMs the agent and asserts the contract: exit code 0 within 2 s and its TUN gone from the
+   * namespace. Returns the time to exit in ms.
+   */
+  async stop(): Promise<number> {
+    this.#stopped = true;
+    const t0 = performance.now();
+    this.#proc.kill("SIGTERM");
+    const status = await this.#proc.wait(SHUTDOWN_DEADLINE_MS);
+    const ms = performance.now() - t0;
+    if (status === undefined) {
+      this.#proc.kill("SIGKILL");
+      await this.#proc.wait(5_000);
+      assert.fail(
+        `agent did not exit within ${SHUTDOWN_DEADLINE_MS} ms of SIGTERM\n${this.logs()}`,
+      );
+    }
+    assert.equal(status.code, 0, `agent exit code ${status.code} after SIGTERM\n${this.logs()}`);
+    const link = await run(["ip", "-n", this.ns, "link", "show", this.tun]);
+    assert.notEqual(link.code, 0, `interface ${this.tun} still exists after exit\n${link.stdout}`);
+    return ms;
+  }
+}
+
+/** Writes a fresh random network secret (hex text) to a temp file the rig removes; returns path. */
+export async function makeSecretFile(rig: Rig): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "ipopt-secret-" });
+  rig.defer(() => Deno.remove(path));
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  await Deno.writeTextFile(path, bytes.toHex() + "\n");
+  return path;
+}
