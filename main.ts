@@ -161,6 +161,7 @@ function untilShutdown(
       // A second signal now gets the default action: immediate termination.
       for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
       logger.info(`shutting down (${why})`);
+      const startedMs = performance.now();
       const deadline = setTimeout(() => {
         logger.warn(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting anyway`);
         resolve(code);
@@ -171,6 +172,7 @@ function untilShutdown(
         logger.error(`error while shutting down: ${err instanceof Error ? err.message : err}`);
       }
       clearTimeout(deadline);
+      logger.debug(`closed in ${Math.round(performance.now() - startedMs)} ms`);
       resolve(code);
     };
     agent.closed.then(

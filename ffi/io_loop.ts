@@ -1,20 +1,24 @@
 import { check, EFD_CLOEXEC, EFD_NONBLOCK, libc, POLLIN } from "./libc.ts";
 
-/** How many drain rounds may run back to back before the loop lets timers run. */
-const ROUNDS_BEFORE_YIELD = 32;
+/**
+ * How long the loop may keep the JS thread in its own synchronous `poll` before it gives the
+ * Deno event loop a turn (timers, the control socket, signal listeners).
+ */
+const YIELD_INTERVAL_MS = 10;
 /** The most file descriptors one loop watches. */
 const MAX_SOURCES = 16;
 
 /**
- * The data path's event loop: waits for readable file descriptors with one non-blocking FFI
- * `poll` (no Promise per packet), then calls each ready source's `onReadable`, which drains its
- * fd synchronously. Between bursts it re-checks with a zero-timeout synchronous `poll`, and only
- * awaits (letting timers and other I/O run) when nothing is ready or after
- * `ROUNDS_BEFORE_YIELD` busy rounds.
+ * The data path's event loop. It waits for readable file descriptors in a *synchronous* FFI
+ * `poll` (a kernel wake-up costs microseconds, where an awaited non-blocking FFI call costs tens
+ * of microseconds per wake), calls each ready source's `onReadable`, which drains its fd
+ * synchronously, and every `YIELD_INTERVAL_MS` awaits a zero-timeout non-blocking `poll`, which
+ * lets Deno run due timers, pending I/O and signal listeners. So no Promise per packet, and
+ * timers and other async work run late by at most about `YIELD_INTERVAL_MS`.
  *
  * Contract: `onReadable` must not throw (exceptions are reported to `onError` and the loop goes
- * on); sources are level-triggered, so a partial drain is fine. `stop()` wakes a waiting loop
- * through an eventfd; `run()` resolves after the round in progress.
+ * on); sources are level-triggered, so a partial drain is fine. `stop()` takes effect at the next
+ * yield; `run()` resolves after the round in progress.
  */
 export class IoLoop {
   readonly #c = libc();
@@ -91,19 +95,19 @@ export class IoLoop {
   }
 
   async #loop(): Promise<void> {
-    let busyRounds = 0;
+    let lastYield = -Infinity;
     while (!this.#stopped) {
-      const n = this.#fds.length;
-      let ready = busyRounds < ROUNDS_BEFORE_YIELD ? this.#c.poll(this.#pollfds, BigInt(n), 0) : 0;
-      if (ready <= 0) {
-        busyRounds = 0;
-        ready = await this.#c.poll_wait(this.#pollfds, BigInt(n), -1);
+      const sinceYield = performance.now() - lastYield;
+      if (sinceYield >= YIELD_INTERVAL_MS) {
+        const ready = await this.#c.poll_wait(this.#pollfds, BigInt(this.#fds.length), 0);
+        lastYield = performance.now();
         if (this.#stopped) break;
-      } else {
-        busyRounds++;
+        if (ready > 0) this.#dispatch(this.#fds.length);
+        continue;
       }
-      if (ready <= 0) continue; // EINTR
-      this.#dispatch(n);
+      const n = this.#fds.length;
+      const wait = Math.ceil(YIELD_INTERVAL_MS - sinceYield);
+      if (this.#c.poll(this.#pollfds, BigInt(n), wait) > 0) this.#dispatch(n);
     }
   }
 

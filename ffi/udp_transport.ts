@@ -6,7 +6,7 @@
 
 import type { IoLoop } from "./io_loop.ts";
 import { check, Errno, errno, libc, strerror } from "./libc.ts";
-import { MMSGHDR_BYTES, MmsgBatch, MSG_DONTWAIT, MSG_TRUNC } from "./mmsg.ts";
+import { MmsgBatch, MMSGHDR_BYTES, MSG_DONTWAIT, MSG_TRUNC } from "./mmsg.ts";
 import { AF_INET, AF_INET6, SOCKADDR_IN6_BYTES, SockaddrCodec } from "./sockaddr.ts";
 import { type Endpoint, formatEndpoint } from "../lib/transport/endpoint.ts";
 import {

@@ -122,7 +122,9 @@ export class VirtualClock implements Clock {
 
   #compact(): void {
     // A sorted array is a valid min-heap.
-    this.#heap = this.#heap.filter((e) => e.fn !== null).sort((a, b) => a.time - b.time || a.seq - b.seq);
+    this.#heap = this.#heap.filter((e) => e.fn !== null).sort((a, b) =>
+      a.time - b.time || a.seq - b.seq
+    );
   }
 
   #dropCancelled(): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IoLoop } from "../../ffi/io_loop.ts";
-import { formatIpv6 } from "../../ffi/sockaddr.ts";
+import { AF_INET, formatIpv6, SockaddrCodec } from "../../ffi/sockaddr.ts";
 import { getIntOption, SocketOption, UdpTransport } from "../../ffi/udp_transport.ts";
 import { type Endpoint, endpoint, parseIpv6 } from "../../lib/transport/endpoint.ts";
 
@@ -274,4 +274,45 @@ Deno.test("formatIpv6 writes RFC 5952 text that parses back", () => {
     assert.equal(formatIpv6(bytes), want);
     assert.deepEqual(parseIpv6(formatIpv6(bytes)), bytes);
   }
+});
+
+Deno.test("UdpTransport skips a datagram the kernel refuses and still sends the rest of the batch", async () => {
+  await withLoop(async (loop) => {
+    const a = UdpTransport.bind(loop, endpoint("127.0.0.1", 0));
+    const b = UdpTransport.bind(loop, endpoint("127.0.0.1", 0));
+    const got = collect(b);
+    try {
+      const to = endpoint("127.0.0.1", b.localEndpoint.port);
+      a.send(to, datagram(1, 1));
+      // From a loopback-bound socket the kernel refuses this (EINVAL, or ENETUNREACH).
+      a.send(endpoint("198.18.0.1", 9), datagram(2, 2));
+      a.send(endpoint("::1", 9), datagram(3, 3)); // no IPv6 from an IPv4 socket
+      a.send(to, datagram(4, 4));
+      a.flush();
+      assert.equal(a.stats.sendDrops, 2);
+      assert.equal(a.stats.datagramsSent, 2);
+      await waitFor(() => got.length === 2, "the two good datagrams");
+      assert.deepEqual(got.map((r) => r.data[4]), [1, 4]);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
+Deno.test("SockaddrCodec interns senders in a bounded table", () => {
+  const codec = new SockaddrCodec(4, 8);
+  const name = new Uint8Array(16);
+  const dv = new DataView(name.buffer);
+  dv.setUint16(0, AF_INET, true);
+  const decodePort = (port: number) => {
+    dv.setUint16(2, port, false);
+    dv.setUint32(4, 0xc6120005, false); // 198.18.0.5
+    return codec.decode(name, dv, 0)!;
+  };
+  const first = decodePort(1000);
+  assert.deepEqual({ ...first }, { host: "198.18.0.5", port: 1000, family: 4 });
+  assert.equal(decodePort(1000), first);
+  for (let p = 1; p <= 100; p++) decodePort(p);
+  assert.ok(codec.size <= 8);
 });
