@@ -7,7 +7,7 @@
  * the matching packets/s and Gbit/s of plaintext. The machine may be shared: trust the median.
  */
 import { parseArgs } from "node:util";
-import { AEAD_TAG_BYTES, type Aead, NodeAead } from "../lib/crypto/aead.ts";
+import { type Aead, AEAD_TAG_BYTES, NodeAead } from "../lib/crypto/aead.ts";
 import { SodiumAead } from "../ffi/sodium_aead.ts";
 
 const { values } = parseArgs({
@@ -64,7 +64,9 @@ function measure(aead: Aead, op: "seal" | "open", packets: number): Figure {
   const t0 = performance.now();
   const check = run(packets);
   const ms = performance.now() - t0;
-  const expected = op === "seal" ? packets * (PACKET_BYTES + AEAD_TAG_BYTES) : packets * PACKET_BYTES;
+  const expected = op === "seal"
+    ? packets * (PACKET_BYTES + AEAD_TAG_BYTES)
+    : packets * PACKET_BYTES;
   if (check !== expected) throw new Error(`${aead.name} ${op} returned unexpected lengths`);
   const nsPerPacket = (ms * 1e6) / packets;
   return {

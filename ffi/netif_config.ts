@@ -33,6 +33,7 @@ const SIOCSIFFLAGS = 0x8914;
 const SIOCSIFADDR = 0x8916;
 const SIOCSIFNETMASK = 0x891c;
 const SIOCSIFMTU = 0x8922;
+const SIOCSIFTXQLEN = 0x8943;
 
 /** `ifr_flags` bits. */
 const IFF_UP = 0x1;
@@ -111,6 +112,17 @@ export function setMtu(name: string, mtu: number): void {
   const req = newIfreq(name);
   new DataView(req.buffer).setInt32(IFREQ_UNION_OFFSET, mtu, true);
   withSocket((fd) => ioctl(fd, SIOCSIFMTU, req, name, "set the MTU"));
+}
+
+/**
+ * Sets the length of interface `name`'s transmit queue, in packets. For a TUN device that queue
+ * holds packets the host sent until the agent reads them: too short, and TCP bursts overflow it
+ * (the drops then look like congestion). Throws `TunError`.
+ */
+export function setTxQueueLength(name: string, packets: number): void {
+  const req = newIfreq(name);
+  new DataView(req.buffer).setInt32(IFREQ_UNION_OFFSET, packets, true);
+  withSocket((fd) => ioctl(fd, SIOCSIFTXQLEN, req, name, "set the transmit queue length"));
 }
 
 /** Brings interface `name` up (IFF_UP | IFF_RUNNING), keeping its other flags. Throws `TunError`. */

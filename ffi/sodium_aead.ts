@@ -8,10 +8,10 @@
  * (`out` aliasing the input at the same offset) is supported by libsodium for both directions.
  */
 import {
+  type Aead,
   AEAD_KEY_BYTES,
   AEAD_NONCE_BYTES,
   AEAD_TAG_BYTES,
-  type Aead,
   isValidCounter,
   writeNonce,
 } from "../lib/crypto/aead.ts";
@@ -20,12 +20,32 @@ const SYMBOLS = {
   sodium_init: { parameters: [], result: "i32" },
   // int encrypt(c, clen_p, m, mlen, ad, adlen, nsec, npub, k)
   crypto_aead_chacha20poly1305_ietf_encrypt: {
-    parameters: ["buffer", "pointer", "buffer", "u64", "buffer", "u64", "pointer", "buffer", "buffer"],
+    parameters: [
+      "buffer",
+      "pointer",
+      "buffer",
+      "u64",
+      "buffer",
+      "u64",
+      "pointer",
+      "buffer",
+      "buffer",
+    ],
     result: "i32",
   },
   // int decrypt(m, mlen_p, nsec, c, clen, ad, adlen, npub, k)
   crypto_aead_chacha20poly1305_ietf_decrypt: {
-    parameters: ["buffer", "pointer", "pointer", "buffer", "u64", "buffer", "u64", "buffer", "buffer"],
+    parameters: [
+      "buffer",
+      "pointer",
+      "pointer",
+      "buffer",
+      "u64",
+      "buffer",
+      "u64",
+      "buffer",
+      "buffer",
+    ],
     result: "i32",
   },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -22,6 +22,7 @@ import {
   prefixToNetmask,
   setIpv4Address,
   setMtu,
+  setTxQueueLength,
   setUp,
   validateMtu,
 } from "./netif_config.ts";
@@ -49,6 +50,9 @@ const DEV_NET_TUN = cString("/dev/net/tun");
 /** Name pattern used when none is given; the kernel picks the first free `ipopN`. */
 export const DEFAULT_NAME_PATTERN = "ipop%d";
 
+/** Tuning: the TUN transmit queue (host → agent), in packets; the kernel's default of 500 overflows
+ * under TCP bursts while the agent is busy sealing. */
+export const TX_QUEUE_PACKETS = 2000;
 /** Tuning: the most packets one readable event drains, so other sources get a turn. */
 export const MAX_PACKETS_PER_DRAIN = 256;
 /** Tuning: read-buffer bytes beyond max(MTU, 1500), for packets slightly over the MTU. */
@@ -132,6 +136,7 @@ export class TunDevice implements Tun {
       }
       const name = ifreqName(req);
       setMtu(name, opts.mtu);
+      setTxQueueLength(name, TX_QUEUE_PACKETS);
       if (opts.address) setIpv4Address(name, opts.address.ip, opts.address.prefix);
       setUp(name);
       return new TunDevice(loop, fd, name, opts.mtu);

@@ -10,7 +10,7 @@
  * This is an OS edge (it touches the file system and draws OS randomness); protocol code
  * receives the resulting `KeyPair`.
  */
-import { keyPairFrom, type KeyPair, X25519_KEY_BYTES } from "../crypto/x25519.ts";
+import { type KeyPair, keyPairFrom, X25519_KEY_BYTES } from "../crypto/x25519.ts";
 import { decodeKey, encodeKey } from "./key_text.ts";
 
 /** Name of the private key file in the state directory. */
@@ -60,7 +60,9 @@ async function ensureStateDir(stateDir: string): Promise<void> {
     if (!info.isDirectory) throw new IdentityError(`State dir ${stateDir} is not a directory`);
     return;
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fsError(`Cannot use state dir ${stateDir}`, err);
+    if (!(err instanceof Deno.errors.NotFound)) {
+      throw fsError(`Cannot use state dir ${stateDir}`, err);
+    }
   }
   try {
     await Deno.mkdir(stateDir, { recursive: true, mode: STATE_DIR_MODE });

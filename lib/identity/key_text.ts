@@ -18,7 +18,9 @@ export class KeyTextError extends Error {
 
 /** Encodes a 32-byte key as 44 characters of standard base64. Throws `RangeError` on other lengths. */
 export function encodeKey(bytes: Uint8Array): string {
-  if (bytes.length !== KEY_BYTES) throw new RangeError(`Keys are ${KEY_BYTES} bytes, got ${bytes.length}`);
+  if (bytes.length !== KEY_BYTES) {
+    throw new RangeError(`Keys are ${KEY_BYTES} bytes, got ${bytes.length}`);
+  }
   return bytes.toBase64();
 }
 

@@ -34,7 +34,7 @@
  * low-order key) is a `HandshakeError`, never another exception type. Ephemeral keys are injected
  * by the caller (drawn from the `Rng` seam; fixed in known-answer tests).
  */
-import { AEAD_TAG_BYTES, type Aead, NodeAead } from "../crypto/aead.ts";
+import { type Aead, AEAD_TAG_BYTES, NodeAead } from "../crypto/aead.ts";
 import { dh, type KeyPair, X25519_KEY_BYTES } from "../crypto/x25519.ts";
 import { SymmetricState } from "./symmetric_state.ts";
 

@@ -6,7 +6,7 @@
  * Decryption failure is reported as `null`, never as an exception, so callers decide the error
  * type (the handshake turns it into `HandshakeError`).
  */
-import { AEAD_TAG_BYTES, type Aead } from "../crypto/aead.ts";
+import { type Aead, AEAD_TAG_BYTES } from "../crypto/aead.ts";
 import { BLAKE2S_HASH_BYTES, blake2sHash, noiseHkdf2, noiseHkdf3 } from "../crypto/blake2s.ts";
 
 const EMPTY = new Uint8Array(0);

@@ -190,7 +190,10 @@ Deno.test("cli: status prints the agent's JSON or a short table", async () => {
       assert.deepEqual(JSON.parse(json.stdout), SAMPLE_STATUS);
       const text = await ipop("status", "--state-dir", dir);
       assert.equal(text.code, 0, text.stderr);
-      assert.match(text.stdout, new RegExp(`key +${SAMPLE_STATUS.publicKey.replace(/\+/g, "\\+")}`));
+      assert.match(
+        text.stdout,
+        new RegExp(`key +${SAMPLE_STATUS.publicKey.replace(/\+/g, "\\+")}`),
+      );
       assert.match(text.stdout, /tun +ipop0 100\.64\.0\.1\/24 mtu 1420/);
       assert.match(
         text.stdout,

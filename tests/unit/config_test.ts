@@ -144,7 +144,10 @@ Deno.test("parseCommand: bad up values name the flag and the text", () => {
     [["--peer", `${KEY_A.slice(1)}@198.18.0.2:1`], /key must be 44 characters/],
     [["--peer", `${KEY_A}@198.18.0.2:0`], /port 1-65535/],
     [["--peer", `${KEY_A}@host.example:1`], /Bad --peer/],
-    [["--peer", `${KEY_A}@198.18.0.2:1`, "--peer", `${KEY_A}@198.18.0.3:1`], /given more than once/],
+    [
+      ["--peer", `${KEY_A}@198.18.0.2:1`, "--peer", `${KEY_A}@198.18.0.3:1`],
+      /given more than once/,
+    ],
   ];
   for (const [args, pattern] of cases) configError(() => up(args), pattern);
 });

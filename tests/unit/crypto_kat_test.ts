@@ -300,5 +300,8 @@ Deno.test("dh refuses a low-order public key instead of returning a zero secret"
   // OpenSSL itself fails the derivation (a plain Error) before x25519.ts can raise WeakKeyError;
   // either way no all-zero secret escapes. The handshake maps both to HandshakeError.
   assert.throws(() => dh(seq(32), new Uint8Array(32)), (e) => e instanceof Error);
-  assert.throws(() => dh(seq(32), Uint8Array.of(1, ...new Uint8Array(31))), (e) => e instanceof Error);
+  assert.throws(
+    () => dh(seq(32), Uint8Array.of(1, ...new Uint8Array(31))),
+    (e) => e instanceof Error,
+  );
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import vectors from "../fixtures/noise_vectors.json" with { type: "json" };
 import { type Aead, NodeAead } from "../../lib/crypto/aead.ts";
-import { keyPairFrom, type KeyPair, publicKeyOf } from "../../lib/crypto/x25519.ts";
+import { type KeyPair, keyPairFrom, publicKeyOf } from "../../lib/crypto/x25519.ts";
 import {
   HandshakeError,
   InitiatorHandshake,
@@ -73,7 +73,9 @@ function freshPair(opts: {
   return { initiator, responder };
 }
 
-for (const [label, aead] of [["node:crypto", undefined], ["libsodium", new SodiumAead()]] as const) {
+for (
+  const [label, aead] of [["node:crypto", undefined], ["libsodium", new SodiumAead()]] as const
+) {
   Deno.test(`IKpsk2 reproduces the cacophony vector byte for byte (handshake AEAD ${label})`, () => {
     const { initiator, responder, initStatic } = vectorParties(aead);
     assert.equal(publicKeyOf(hex(V.resp_static)).toHex(), V.init_remote_static);
