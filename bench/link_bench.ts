@@ -153,11 +153,11 @@ export function renderTable(results: PathResult[]): string {
   const by = (p: string) => results.find((r) => r.path === p);
   const ipop = by("ipop");
   lines.push("");
-  for (const other of ["wireguard-go", "raw"]) {
-    const o = by(other);
+  for (const [other, label] of [["wireguard-go", "wireguard-go"], ["raw veth", "raw"]]) {
+    const o = by(other!);
     if (ipop === undefined || o === undefined) continue;
     lines.push(
-      `- ipop/${other}: 1-stream ${fmt(ipop.mbps1 / o.mbps1, 2)}×, 4-stream ${
+      `- ipop/${label}: 1-stream ${fmt(ipop.mbps1 / o.mbps1, 2)}×, 4-stream ${
         fmt(ipop.mbps4 / o.mbps4, 2)
       }×, RTT ${fmt(ipop.rttAvgMs / o.rttAvgMs, 2)}×`,
     );

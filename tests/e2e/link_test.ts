@@ -5,13 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { DENO } from "../helpers/agent_process.ts";
-import { allLogs, startAgents } from "../helpers/link_fixture.ts";
+import { AGENT_PORT, allLogs, startAgents } from "../helpers/link_fixture.ts";
+import { parsePcapUdp } from "../helpers/pcap.ts";
 import {
   canUseNetns,
   createTwoHosts,
   NEEDS_ROOT_SUFFIX,
   pingUntilReply,
   pollUntil,
+  startCapture,
 } from "../helpers/netns.ts";
 
 const ignore = !canUseNetns();
@@ -55,6 +57,7 @@ Deno.test({
           `Deno.serve({ hostname: "${VIP_B}", port: 8080, onListen() {} }, ` +
           `() => new Response(Deno.env.get("IPOPT_TOKEN")));`,
         ], { IPOPT_TOKEN: token });
+        const cap = await startCapture(h.rig, h.b, "veth0", `udp and port ${AGENT_PORT}`, 10_000);
         let body = "";
         const ok = await pollUntil(
           async () => {
@@ -73,6 +76,15 @@ Deno.test({
         );
         assert.ok(ok, `curl through the tunnel failed: ${body}`);
         assert.equal(body, token);
+        const seen = parsePcapUdp(await cap.stop());
+        assert.ok(seen.length > 0, "no tunnel datagrams captured on B's veth");
+        const plain = new TextEncoder().encode(token).toHex();
+        for (const d of seen) {
+          assert.ok(
+            !d.payload.toHex().includes(plain),
+            "the HTTP body crossed the underlay in clear",
+          );
+        }
       });
 
       await step("a 5 s iperf3 TCP run A→B completes through the tunnel", async () => {
