@@ -57,7 +57,6 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
     opened.push(tun);
     const clock = new RealClock();
     const aead = loadFastAead();
-    let router: StaticRouter | undefined;
     const links = new LinkLayer({
       identity,
       psk: config.psk,
@@ -69,15 +68,16 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       virtualIp: config.address
         ? { ip: ipv4ToNumber(config.address.ip), prefix: config.address.prefix }
         : null,
-      onPeerAddress: (peer) => router?.learn(peer),
     });
-    router = new StaticRouter(tun, links);
+    const router = new StaticRouter(tun, links);
     for (const peer of config.peers) links.addPeer(peer.publicKey, peer.endpoint);
     const startedAt = clock.now();
     const address = config.address ? `${config.address.ip}/${config.address.prefix}` : null;
     logger.info(
       `up: tun ${tun.name} ${address ?? "(no address)"}, listening on ` +
-        `${formatEndpoint(transport.localEndpoint)}, ${config.peers.length} peer(s), aead ${aead.name}`,
+        `${
+          formatEndpoint(transport.localEndpoint)
+        }, ${config.peers.length} peer(s), aead ${aead.name}`,
     );
 
     let closing: Promise<void> | undefined;
@@ -101,7 +101,7 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
           tun,
           address,
           links,
-          router: router!,
+          router,
           aeadName: aead.name,
         }),
       close,

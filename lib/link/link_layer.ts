@@ -37,8 +37,6 @@ export interface LinkLayerOptions {
   tuning?: Partial<LinkTuning>;
   /** Our virtual IPv4 address (u32) and prefix, announced in handshakes; null when none yet. */
   virtualIp?: { ip: number; prefix: number } | null;
-  /** Called when a peer announces (or changes) its virtual address. */
-  onPeerAddress?: (peer: Peer) => void;
 }
 
 /** A session found by its local index. */
@@ -63,6 +61,7 @@ export class LinkLayer {
   readonly #opts: LinkLayerOptions;
   readonly #scratch = new Uint8Array(65536 + DATA_OVERHEAD_BYTES);
   #onPacket: LinkPacketHandler = () => {};
+  #onPeerAddress: (peer: Peer) => void = () => {};
   #tick: TimerHandle | null = null;
   #closed = false;
 
@@ -82,7 +81,7 @@ export class LinkLayer {
       send: (peer, datagram) => this.#sendRaw(peer, datagram),
       isIndexFree: (index) => !this.#bySession.has(index) && !this.#handshaker.hasIndex(index),
       installSession: (peer, session, role) => this.#install(peer, session, role),
-      onPeerAddress: (peer) => this.#opts.onPeerAddress?.(peer),
+      onPeerAddress: (peer) => this.#onPeerAddress(peer),
     });
     opts.transport.onReceive((data, from) => this.#receive(data, from));
     this.#scheduleTick();
@@ -91,6 +90,11 @@ export class LinkLayer {
   /** Sets the receiver of decrypted packets. */
   onPacket(handler: LinkPacketHandler): void {
     this.#onPacket = handler;
+  }
+
+  /** Sets the listener told when a peer announces (or changes) its virtual address. */
+  onPeerAddress(listener: (peer: Peer) => void): void {
+    this.#onPeerAddress = listener;
   }
 
   /** Adds a peer (or returns the existing one) and starts linking to it when it has an endpoint. */

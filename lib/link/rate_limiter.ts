@@ -17,7 +17,10 @@ export class TokenBucket {
   /** Takes one token; false when none is left. */
   take(): boolean {
     const now = this.clock.now();
-    this.#tokens = Math.min(this.burst, this.#tokens + (now - this.#at) * this.ratePerSecond / 1000);
+    this.#tokens = Math.min(
+      this.burst,
+      this.#tokens + (now - this.#at) * this.ratePerSecond / 1000,
+    );
     this.#at = now;
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;

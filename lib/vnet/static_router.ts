@@ -26,6 +26,8 @@ export class StaticRouter {
   constructor(private readonly tun: Tun, private readonly links: LinkLayer) {
     tun.onPacket((packet) => this.#fromTun(packet));
     links.onPacket((peer, packet) => this.#fromPeer(peer, packet));
+    links.onPeerAddress((peer) => this.learn(peer));
+    for (const peer of links.peers()) this.learn(peer);
   }
 
   /** Records (or moves) the route to `peer`'s announced address. */

@@ -1,4 +1,4 @@
-import { COMMON_HEADER_BYTES, MessageType, writeCommonHeader } from "./header.ts";
+import { MessageType, writeCommonHeader } from "./header.ts";
 
 /**
  * A data message: one IP packet (or nothing: a keepalive) sealed with the session's key.

@@ -29,6 +29,8 @@ export function decodeEndpoint(bytes: Uint8Array): Endpoint | null {
   if (bytes[0] === 4) return endpoint(Array.from(bytes.subarray(1, 5)).join("."), port);
   if (bytes[0] !== 6) return null;
   const words: string[] = [];
-  for (let i = 0; i < 8; i++) words.push(((bytes[1 + 2 * i]! << 8) | bytes[2 + 2 * i]!).toString(16));
+  for (let i = 0; i < 8; i++) {
+    words.push(((bytes[1 + 2 * i]! << 8) | bytes[2 + 2 * i]!).toString(16));
+  }
   return endpoint(words.join(":"), port);
 }

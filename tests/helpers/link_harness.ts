@@ -73,7 +73,6 @@ export class LinkHarness {
     const ep = endpoint(`198.18.0.${n}`, 5800);
     const transport = new RecordingTransport(this.network.bind(ep));
     const virtualIp = `100.64.0.${n}`;
-    let router: StaticRouter | undefined;
     const links = new LinkLayer({
       identity,
       psk: opts.psk ?? new Uint8Array(32),
@@ -84,10 +83,9 @@ export class LinkHarness {
       logger: silentLogger,
       tuning: opts.tuning,
       virtualIp: { ip: ipv4ToNumber(virtualIp), prefix: 24 },
-      onPeerAddress: (peer) => router?.learn(peer),
     });
     const tun = new MemTun({ name: `mem${n}`, mtu: 1420 });
-    router = new StaticRouter(tun, links);
+    const router = new StaticRouter(tun, links);
     const node = { identity, endpoint: ep, virtualIp, transport, links, tun, router };
     this.nodes.push(node);
     return node;

@@ -54,7 +54,10 @@ Deno.test("handshake frames carry indexes and a mac1 that detects tampering", ()
 });
 
 Deno.test("TLV payloads round-trip, skip unknown types and reject truncation", () => {
-  const p = encodeTlv([[1, new Uint8Array([1, 2])], [200, new Uint8Array(3)], [2, new Uint8Array()]]);
+  const p = encodeTlv([[1, new Uint8Array([1, 2])], [200, new Uint8Array(3)], [
+    2,
+    new Uint8Array(),
+  ]]);
   const m = decodeTlv(p);
   assert.deepEqual([...m.get(1)!], [1, 2]);
   assert.equal(m.get(2)!.length, 0);
