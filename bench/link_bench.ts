@@ -13,10 +13,17 @@
  */
 import { parseArgs } from "node:util";
 import { AgentProcess, makeSecretFile, productExists } from "../tests/helpers/agent_process.ts";
-import { canUseNetns, createTwoHosts, pingUntilReply, type Rig } from "../tests/helpers/netns.ts";
+import {
+  canUseNetns,
+  createTwoHosts,
+  pingUntilReply,
+  type Rig,
+  waitTcpListening,
+} from "../tests/helpers/netns.ts";
 import {
   clockTicksPerSecond,
   CpuMeter,
+  IPERF_PORT,
   iperfMbps,
   peakMemoryMiB,
   pingAvgMs,
@@ -52,6 +59,9 @@ async function measure(
   procs: { name: string; pid: number }[],
 ): Promise<PathResult> {
   const server = startIperfServer(rig, serverNs, serverIp);
+  if (!await waitTcpListening(rig, serverNs, IPERF_PORT, 10_000)) {
+    throw new Error(`iperf3 server in ${serverNs} did not listen: ${server.stderr()}`);
+  }
   const meter = new CpuMeter(procs.map((p) => p.pid), await clockTicksPerSecond());
   try {
     progress(`${path}: iperf3 1 stream, ${seconds} s`);

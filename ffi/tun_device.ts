@@ -42,6 +42,8 @@ const TUNSETIFF = 0x400454ca;
 const IFF_TUN = 0x0001;
 /** No 4-byte packet-info header in front of each packet. */
 const IFF_NO_PI = 0x1000;
+/** Fail (EBUSY) instead of attaching to an existing persistent TUN device of the same name. */
+const IFF_TUN_EXCL = 0x8000;
 /** EBADFD: the fd is no longer attached to an interface. */
 const EBADFD = 77;
 /** The TUN clone device. */
@@ -128,7 +130,11 @@ export class TunDevice implements Tun {
     }
     try {
       const req = newIfreq(wanted);
-      new DataView(req.buffer).setUint16(IFREQ_UNION_OFFSET, IFF_TUN | IFF_NO_PI, true);
+      new DataView(req.buffer).setUint16(
+        IFREQ_UNION_OFFSET,
+        IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL,
+        true,
+      );
       try {
         check("ioctl(TUNSETIFF)", c.ioctl(fd, BigInt(TUNSETIFF), req));
       } catch (err) {

@@ -14,6 +14,7 @@ import {
   pingUntilReply,
   pollUntil,
   startCapture,
+  waitTcpListening,
 } from "../helpers/netns.ts";
 
 const ignore = !canUseNetns();
@@ -89,29 +90,18 @@ Deno.test({
 
       await step("a 5 s iperf3 TCP run A→B completes through the tunnel", async () => {
         const server = h.rig.spawn(h.b, ["iperf3", "-s", "-1", "-B", VIP_B, "-p", "5201"]);
-        let out = "";
-        let json: { end?: { sum_received?: { bytes?: number; bits_per_second?: number } } } = {};
-        const ok = await pollUntil(
-          async () => {
-            const r = await h.rig.exec(
-              h.a,
-              ["iperf3", "-c", VIP_B, "-p", "5201", "-t", "5", "-J"],
-              {
-                timeoutMs: 30_000,
-              },
-            );
-            out = r.stdout + r.stderr;
-            if (r.code !== 0) return false;
-            json = JSON.parse(r.stdout);
-            return true;
-          },
-          10_000,
-          300,
-        );
-        assert.ok(ok, `iperf3 failed: ${out.slice(0, 2000)}`);
+        assert.ok(await waitTcpListening(h.rig, h.b, 5201, 10_000), "iperf3 server did not listen");
+        const r = await h.rig.exec(h.a, ["iperf3", "-c", VIP_B, "-p", "5201", "-t", "5", "-J"], {
+          timeoutMs: 30_000,
+        });
+        const out = (r.stdout + r.stderr).slice(0, 4000);
+        assert.equal(r.code, 0, `iperf3 failed: ${out}`);
+        const json = JSON.parse(r.stdout) as {
+          end?: { sum_received?: { bytes?: number; bits_per_second?: number } };
+        };
         const bytes = json.end?.sum_received?.bytes ?? 0;
         const mbps = (json.end?.sum_received?.bits_per_second ?? 0) / 1e6;
-        assert.ok(bytes > 0, "iperf3 moved no bytes");
+        assert.ok(bytes > 0, `iperf3 moved no bytes: ${out}`);
         console.log(`  iperf3 A→B through ipop: ${mbps.toFixed(1)} Mbit/s (${bytes} bytes in 5 s)`);
         await server.wait(5_000);
       });

@@ -337,3 +337,20 @@ export async function startCapture(
     },
   };
 }
+
+/** Waits until something in `ns` listens on TCP `port`; returns false after `timeoutMs`. */
+export function waitTcpListening(
+  rig: Rig,
+  ns: string,
+  port: number,
+  timeoutMs: number,
+): Promise<boolean> {
+  return pollUntil(
+    async () => {
+      const r = await rig.exec(ns, ["ss", "-Hltn", `sport = :${port}`], { timeoutMs: 3_000 });
+      return r.code === 0 && r.stdout.trim() !== "";
+    },
+    timeoutMs,
+    50,
+  );
+}
