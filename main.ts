@@ -7,8 +7,7 @@
  * Exit status: 0 success, 1 runtime failure (one line `ipop: <message>`), 2 usage mistake (one
  * line `ipop: <message>`); only unexpected internal errors print a stack.
  */
-import denoJson from "./deno.json" with { type: "json" };
-import type { AgentStatus } from "./lib/agent/agent_status.ts";
+import { type RunningAgent, startAgent } from "./lib/agent/start_agent.ts";
 import { ConfigError } from "./lib/config/config_error.ts";
 import { parseCommand } from "./lib/config/parse_args.ts";
 import { checkPeersAgainstSelf, type UpConfig } from "./lib/config/up_config.ts";
@@ -20,14 +19,10 @@ import {
 } from "./lib/control/control_client.ts";
 import { ControlServer, ControlSetupError } from "./lib/control/control_server.ts";
 import { formatStatus, isAgentStatus } from "./lib/control/status_text.ts";
-import type { KeyPair } from "./lib/crypto/x25519.ts";
 import { IdentityError, loadOrCreateIdentity } from "./lib/identity/key_store.ts";
 import { encodeKey } from "./lib/identity/key_text.ts";
 import { consoleLogger, type Logger } from "./lib/log.ts";
-import { formatEndpoint } from "./lib/transport/endpoint.ts";
-
-/** The ipop version (from deno.json). */
-export const VERSION: string = denoJson.version;
+import { VERSION } from "./lib/version.ts";
 
 /** Exit status for success. */
 export const EXIT_OK = 0;
@@ -37,18 +32,6 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 /** After a shutdown signal, exit even if closing has not finished after this long. */
 export const SHUTDOWN_DEADLINE_MS = 1500;
-
-/** What `up` needs from a running agent (the contract of lib/agent/start_agent.ts). */
-interface RunningAgent {
-  status(): AgentStatus;
-  close(): Promise<void>;
-  closed: Promise<void>;
-}
-
-/** The signature of `startAgent` in lib/agent/start_agent.ts. */
-type StartAgent = (
-  opts: { config: UpConfig; identity: KeyPair; logger: Logger },
-) => Promise<RunningAgent>;
 
 /** A runtime failure of `up` (TUN error, port taken): printed as one line, exit status 1. */
 class UpFailure extends Error {
@@ -126,18 +109,13 @@ async function runUp(config: UpConfig): Promise<number> {
     return agent.status();
   });
   try {
-    const module: { startAgent: StartAgent } = await import("./lib/agent/start_agent.ts");
-    agent = await module.startAgent({ config, identity, logger });
+    agent = await startAgent({ config, identity, logger });
   } catch (err) {
     await control.close();
     if (config.logLevel === "debug") logger.debug(String((err as Error)?.stack ?? err));
     const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
     throw new UpFailure(message ?? "The agent failed to start", { cause: err });
   }
-  logger.info(
-    `ipop ${VERSION} up: key ${encodeKey(identity.publicKey)}, ` +
-      `listening on ${formatEndpoint(config.listen)}`,
-  );
   return await untilShutdown(agent, control, logger);
 }
 

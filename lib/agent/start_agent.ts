@@ -13,6 +13,7 @@ import { StaticRouter } from "../vnet/static_router.ts";
 import type { AgentStatus } from "./agent_status.ts";
 import { agentStatus } from "./status_of.ts";
 import { DATA_OVERHEAD_BYTES } from "../wire/data_message.ts";
+import { VERSION } from "../version.ts";
 
 /** What `startAgent` needs. */
 export interface StartAgentOptions {
@@ -73,11 +74,11 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
     for (const peer of config.peers) links.addPeer(peer.publicKey, peer.endpoint);
     const startedAt = clock.now();
     const address = config.address ? `${config.address.ip}/${config.address.prefix}` : null;
+    const listening = formatEndpoint(transport.localEndpoint);
     logger.info(
-      `up: tun ${tun.name} ${address ?? "(no address)"}, listening on ` +
-        `${
-          formatEndpoint(transport.localEndpoint)
-        }, ${config.peers.length} peer(s), aead ${aead.name}`,
+      `ipop ${VERSION} up: key ${identity.publicKey.toBase64()}, tun ${tun.name} ` +
+        `${address ?? "(no address)"}, listening on ${listening}, ` +
+        `${config.peers.length} peer(s), aead ${aead.name}`,
     );
 
     let closing: Promise<void> | undefined;

@@ -7,6 +7,7 @@ import type { Transport } from "../transport/transport.ts";
 import type { Tun } from "../tun/tun.ts";
 import type { StaticRouter } from "../vnet/static_router.ts";
 import type { AgentStatus, PeerStatus } from "./agent_status.ts";
+import { VERSION } from "../version.ts";
 
 /** The parts of a running agent its status is read from. */
 export interface StatusSources {
@@ -20,9 +21,6 @@ export interface StatusSources {
   router: StaticRouter;
   aeadName: string;
 }
-
-/** The version reported in status. */
-export const IPOP_VERSION = "0.1.0";
 
 function peerStatus(peer: Peer, now: number): PeerStatus {
   return {
@@ -43,7 +41,7 @@ export function agentStatus(s: StatusSources): AgentStatus {
   const r = s.router.counters;
   const t = s.transport.stats;
   return {
-    version: IPOP_VERSION,
+    version: VERSION,
     publicKey: s.identity.publicKey.toBase64(),
     listen: formatEndpoint(s.transport.localEndpoint),
     uptimeMs: Math.round(s.uptimeMs),
