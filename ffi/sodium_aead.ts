@@ -7,14 +7,7 @@
  * libsodium is bound once per process and never closed (like `ffi/libc.ts`). In-place operation
  * (`out` aliasing the input at the same offset) is supported by libsodium for both directions.
  */
-import {
-  type Aead,
-  AEAD_KEY_BYTES,
-  AEAD_NONCE_BYTES,
-  AEAD_TAG_BYTES,
-  isValidCounter,
-  writeNonce,
-} from "../lib/crypto/aead.ts";
+import { type Aead, AEAD_TAG_BYTES, NonceAead } from "../lib/crypto/aead.ts";
 
 const SYMBOLS = {
   sodium_init: { parameters: [], result: "i32" },
@@ -94,55 +87,24 @@ function sodium(): Sodium {
 }
 
 /** ChaCha20-Poly1305 through libsodium; see {@link Aead} for the contract. */
-export class SodiumAead implements Aead {
+export class SodiumAead extends NonceAead {
   /** Always `"libsodium"`. */
   readonly name = "libsodium";
-  readonly #nonce = new Uint8Array(AEAD_NONCE_BYTES);
   readonly #sodium: Sodium;
 
   /** Binds libsodium (throws an Error when it is missing or `--allow-ffi` is not granted). */
   constructor() {
+    super();
     this.#sodium = sodium();
   }
 
-  /** See {@link Aead.seal}. */
-  seal(
-    key: Uint8Array,
-    counter: number,
-    ad: Uint8Array,
-    plaintext: Uint8Array,
-    out: Uint8Array,
-  ): number {
-    if (!isValidCounter(counter)) throw new RangeError("AEAD counter must be 0..2^53-1");
-    writeNonce(this.#nonce, counter);
-    return this.sealWithNonce(key, this.#nonce, ad, plaintext, out);
-  }
-
-  /** See {@link Aead.open}. */
-  open(
-    key: Uint8Array,
-    counter: number,
-    ad: Uint8Array,
-    ciphertext: Uint8Array,
-    out: Uint8Array,
-  ): number {
-    if (!isValidCounter(counter)) return -1;
-    writeNonce(this.#nonce, counter);
-    return this.openWithNonce(key, this.#nonce, ad, ciphertext, out);
-  }
-
-  /** `seal` with an explicit 12-byte RFC 8439 nonce (for known-answer tests). */
-  sealWithNonce(
+  protected sealChecked(
     key: Uint8Array,
     nonce: Uint8Array,
     ad: Uint8Array,
     plaintext: Uint8Array,
     out: Uint8Array,
-  ): number {
-    if (key.length !== AEAD_KEY_BYTES) throw new RangeError("AEAD keys are 32 bytes");
-    if (nonce.length !== AEAD_NONCE_BYTES) throw new RangeError("AEAD nonces are 12 bytes");
-    const sealedLength = plaintext.length + AEAD_TAG_BYTES;
-    if (out.length < sealedLength) throw new RangeError("AEAD output buffer too short");
+  ): void {
     const rc = this.#sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
       out,
       null,
@@ -155,22 +117,15 @@ export class SodiumAead implements Aead {
       key,
     );
     if (rc !== 0) throw new Error(`crypto_aead_chacha20poly1305_ietf_encrypt returned ${rc}`);
-    return sealedLength;
   }
 
-  /** `open` with an explicit 12-byte RFC 8439 nonce (for known-answer tests). */
-  openWithNonce(
+  protected openChecked(
     key: Uint8Array,
     nonce: Uint8Array,
     ad: Uint8Array,
     ciphertext: Uint8Array,
     out: Uint8Array,
-  ): number {
-    const plainLength = ciphertext.length - AEAD_TAG_BYTES;
-    if (
-      plainLength < 0 || out.length < plainLength || key.length !== AEAD_KEY_BYTES ||
-      nonce.length !== AEAD_NONCE_BYTES
-    ) return -1;
+  ): boolean {
     const rc = this.#sodium.crypto_aead_chacha20poly1305_ietf_decrypt(
       out,
       null,
@@ -182,6 +137,6 @@ export class SodiumAead implements Aead {
       nonce,
       key,
     );
-    return rc === 0 ? plainLength : -1;
+    return rc === 0;
   }
 }

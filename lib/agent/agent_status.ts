@@ -1,3 +1,5 @@
+import type { DropCounters as LinkDropCounters } from "../link/drop_counters.ts";
+
 /**
  * The read-only status of a running agent: a plain JSON-safe object, the same one `ipop status`
  * prints and the e2e tests read over the control socket. Byte and packet counters count since the
@@ -26,23 +28,8 @@ export interface PeerStatus {
   sessions: number;
 }
 
-/** Datagrams and packets dropped, by reason. */
-export interface DropCounters {
-  /** Datagrams that failed to decode. */
-  malformed: number;
-  /** Datagrams that failed authentication (bad tag, bad MAC). */
-  unauthenticated: number;
-  /** Datagrams rejected by the replay window. */
-  replayed: number;
-  /** Datagrams naming a session index we do not hold. */
-  unknownSession: number;
-  /** Handshakes dropped by the rate limiter. */
-  rateLimited: number;
-  /** Traffic not allowed by policy, e.g. an unknown peer key or a spoofed inner source. */
-  notAllowed: number;
-  /** The sum of all reasons. */
-  total: number;
-}
+/** Datagrams and packets dropped, by reason (see `lib/link/drop_counters.ts`), and their sum. */
+export type DropCounters = LinkDropCounters & { total: number };
 
 /** The whole status object of one agent. */
 export interface AgentStatus {

@@ -91,12 +91,11 @@ export function writeNonce(nonce: Uint8Array, counter: number): void {
 }
 
 /**
- * `Aead` on node:crypto's `chacha20-poly1305`. Allocates per call (node's cipher objects), so it
- * is the portable fallback and the handshake's cipher, not the fast path.
+ * The part every `Aead` shares: counter nonces and argument checks. A subclass supplies the
+ * cipher itself, on an explicit 12-byte nonce and with arguments already checked.
  */
-export class NodeAead implements Aead {
-  /** Always `"node:crypto"`. */
-  readonly name = "node:crypto";
+export abstract class NonceAead implements Aead {
+  abstract readonly name: string;
   readonly #nonce = new Uint8Array(AEAD_NONCE_BYTES);
 
   /** See {@link Aead.seal}. */
@@ -137,16 +136,7 @@ export class NodeAead implements Aead {
     if (nonce.length !== AEAD_NONCE_BYTES) throw new RangeError("AEAD nonces are 12 bytes");
     const sealedLength = plaintext.length + AEAD_TAG_BYTES;
     if (out.length < sealedLength) throw new RangeError("AEAD output buffer too short");
-    const cipher = crypto.createCipheriv("chacha20-poly1305", key, nonce, {
-      authTagLength: AEAD_TAG_BYTES,
-    });
-    cipher.setAAD(ad, { plaintextLength: plaintext.length });
-    // update() returns a fresh buffer, so writing it into `out` is safe when out aliases input.
-    const body = cipher.update(plaintext);
-    const rest = cipher.final();
-    out.set(body, 0);
-    out.set(rest, body.length);
-    out.set(cipher.getAuthTag(), plaintext.length);
+    this.sealChecked(key, nonce, ad, plaintext, out);
     return sealedLength;
   }
 
@@ -163,6 +153,63 @@ export class NodeAead implements Aead {
       plainLength < 0 || out.length < plainLength || key.length !== AEAD_KEY_BYTES ||
       nonce.length !== AEAD_NONCE_BYTES
     ) return -1;
+    return this.openChecked(key, nonce, ad, ciphertext, out) ? plainLength : -1;
+  }
+
+  /** Writes ciphertext and tag (`plaintext.length + 16` bytes) into `out`. */
+  protected abstract sealChecked(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+  ): void;
+
+  /** Writes the plaintext into `out`; false when the tag does not verify. Never throws. */
+  protected abstract openChecked(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    out: Uint8Array,
+  ): boolean;
+}
+
+/**
+ * `Aead` on node:crypto's `chacha20-poly1305`. Allocates per call (node's cipher objects), so it
+ * is the portable fallback and the handshake's cipher, not the fast path.
+ */
+export class NodeAead extends NonceAead {
+  /** Always `"node:crypto"`. */
+  readonly name = "node:crypto";
+
+  protected sealChecked(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+  ): void {
+    const cipher = crypto.createCipheriv("chacha20-poly1305", key, nonce, {
+      authTagLength: AEAD_TAG_BYTES,
+    });
+    cipher.setAAD(ad, { plaintextLength: plaintext.length });
+    // update() returns a fresh buffer, so writing it into `out` is safe when out aliases input.
+    const body = cipher.update(plaintext);
+    const rest = cipher.final();
+    out.set(body, 0);
+    out.set(rest, body.length);
+    out.set(cipher.getAuthTag(), plaintext.length);
+  }
+
+  protected openChecked(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array,
+    ciphertext: Uint8Array,
+    out: Uint8Array,
+  ): boolean {
+    const plainLength = ciphertext.length - AEAD_TAG_BYTES;
     try {
       const decipher = crypto.createDecipheriv("chacha20-poly1305", key, nonce, {
         authTagLength: AEAD_TAG_BYTES,
@@ -173,9 +220,9 @@ export class NodeAead implements Aead {
       const rest = decipher.final(); // throws when the tag does not verify
       out.set(body, 0);
       out.set(rest, body.length);
-      return plainLength;
+      return true;
     } catch {
-      return -1;
+      return false;
     }
   }
 }
