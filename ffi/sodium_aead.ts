@@ -7,7 +7,7 @@
  * libsodium is bound once per process and never closed (like `ffi/libc.ts`). In-place operation
  * (`out` aliasing the input at the same offset) is supported by libsodium for both directions.
  */
-import { type Aead, AEAD_TAG_BYTES, NonceAead } from "../lib/crypto/aead.ts";
+import { AEAD_TAG_BYTES, NonceAead } from "../lib/crypto/aead.ts";
 
 const SYMBOLS = {
   sodium_init: { parameters: [], result: "i32" },
@@ -86,7 +86,7 @@ function sodium(): Sodium {
   return bound;
 }
 
-/** ChaCha20-Poly1305 through libsodium; see {@link Aead} for the contract. */
+/** ChaCha20-Poly1305 through libsodium; see `Aead` in lib/crypto/aead.ts for the contract. */
 export class SodiumAead extends NonceAead {
   /** Always `"libsodium"`. */
   readonly name = "libsodium";
