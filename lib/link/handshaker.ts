@@ -20,7 +20,7 @@ import { decodeTlv, encodeTlv, TlvError, TlvType } from "../wire/tlv.ts";
 import { LINK_PROLOGUE, type LinkTuning } from "./constants.ts";
 import type { DropCounters } from "./drop_counters.ts";
 import type { Peer } from "./peer.ts";
-import { TokenBucket } from "./rate_limiter.ts";
+import type { TokenBucket } from "./rate_limiter.ts";
 import { Session } from "./session.ts";
 
 /** The slice of the link layer a `Handshaker` works on. */
@@ -33,7 +33,9 @@ export interface HandshakerHost {
   tuning: LinkTuning;
   drops: DropCounters;
   virtualIp(): { ip: number; prefix: number } | null;
-  peerByKey(keyText: string): Peer | undefined;
+  /** The peer an initiation from this key is for (created if unknown keys are accepted). */
+  peerForInitiation(publicKey: Uint8Array): Peer | undefined;
+  limiter: TokenBucket;
   send(peer: Peer, datagram: Uint8Array): void;
   isIndexFree(index: number): boolean;
   installSession(peer: Peer, session: Session, role: "initiator" | "responder"): void;
@@ -58,8 +60,7 @@ export class Handshaker {
   constructor(host: HandshakerHost) {
     this.#host = host;
     this.#ownMac1Key = mac1Key(host.identity.publicKey);
-    const rate = host.tuning.handshakesPerSecond;
-    this.#limiter = new TokenBucket(host.clock, rate, Math.max(1, rate / 4));
+    this.#limiter = host.limiter;
   }
 
   /** True when `index` names a handshake in flight. */
@@ -112,7 +113,7 @@ export class Handshaker {
       if (!(err instanceof HandshakeError)) throw err;
       return void drops.unauthenticated++;
     }
-    const peer = this.#host.peerByKey(remoteStatic.toBase64());
+    const peer = this.#host.peerForInitiation(remoteStatic);
     if (!peer) return void drops.notAllowed++;
     const items = this.#decodePayload(payload);
     if (!items) return;
@@ -187,8 +188,15 @@ export class Handshaker {
     );
     peer.endpoint = from;
     peer.lastReceivedAt = now;
+    peer.rttMs = now - pending.sentAt;
     this.#host.logger.info(`link to ${peer.keyText} at ${formatEndpoint(from)} is up`);
     this.#host.installSession(peer, session, "initiator");
+  }
+
+  /** Forgets `peer`'s handshake in flight. */
+  forget(peer: Peer): void {
+    if (peer.handshake) this.#byIndex.delete(peer.handshake.localIndex);
+    peer.handshake = null;
   }
 
   /** Forgets handshakes in flight. */

@@ -13,11 +13,14 @@ import {
   writeDataHeader,
 } from "../wire/data_message.ts";
 import { MessageType, readMessageType, WIRE_VERSION } from "../wire/header.ts";
+import type { DataType } from "../wire/data_message.ts";
 import { mac1Key } from "../wire/handshake_messages.ts";
 import { DEFAULT_LINK_TUNING, type LinkTuning, REJECT_AFTER_MESSAGES } from "./constants.ts";
 import { REJECT_AFTER_TIME_MS } from "./constants.ts";
 import { type DropCounters, newDropCounters } from "./drop_counters.ts";
 import { Handshaker } from "./handshaker.ts";
+import { type KeyAnswerHandler, KeyProber } from "./key_prober.ts";
+import { TokenBucket } from "./rate_limiter.ts";
 import { Peer } from "./peer.ts";
 import type { Session } from "./session.ts";
 
@@ -37,7 +40,20 @@ export interface LinkLayerOptions {
   tuning?: Partial<LinkTuning>;
   /** Our virtual IPv4 address (u32) and prefix, announced in handshakes; null when none yet. */
   virtualIp?: { ip: number; prefix: number } | null;
+  /**
+   * Accept handshakes from keys that are not peers yet (overlay members; the network secret
+   * still guards the door), up to `maxPeers` peers in all. Default false: configured peers only.
+   */
+  acceptUnknownPeers?: boolean;
+  /** The most peers this link layer keeps (default 1024). */
+  maxPeers?: number;
 }
+
+/** Default of `LinkLayerOptions.maxPeers`. */
+const DEFAULT_MAX_PEERS = 1024;
+
+/** Receives overlay messages (a view valid only during the call) from an authenticated peer. */
+export type OverlayMessageHandler = (peer: Peer, message: Uint8Array) => void;
 
 /** A session found by its local index. */
 interface IndexEntry {
@@ -58,17 +74,32 @@ export class LinkLayer {
   readonly #peers = new Map<string, Peer>();
   readonly #bySession = new Map<number, IndexEntry>();
   readonly #handshaker: Handshaker;
+  readonly #prober: KeyProber;
   readonly #opts: LinkLayerOptions;
   readonly #scratch = new Uint8Array(65536 + DATA_OVERHEAD_BYTES);
   #onPacket: LinkPacketHandler = () => {};
   #onPeerAddress: (peer: Peer) => void = () => {};
+  #onOverlay: OverlayMessageHandler = () => {};
+  #onPeerUp: (peer: Peer) => void = () => {};
+  #onPeerDown: (peer: Peer) => void = () => {};
   #tick: TimerHandle | null = null;
   #closed = false;
 
   constructor(opts: LinkLayerOptions) {
     this.#opts = opts;
     this.tuning = { ...DEFAULT_LINK_TUNING, ...opts.tuning };
+    const rate = this.tuning.handshakesPerSecond;
+    const limiter = new TokenBucket(opts.clock, rate, Math.max(1, rate / 4));
+    this.#prober = new KeyProber(
+      opts.identity.publicKey,
+      opts.clock,
+      opts.rng,
+      limiter,
+      this.drops,
+      (to, datagram) => !this.#closed && opts.transport.send(to, datagram),
+    );
     this.#handshaker = new Handshaker({
+      limiter,
       identity: opts.identity,
       psk: opts.psk,
       clock: opts.clock,
@@ -77,7 +108,7 @@ export class LinkLayer {
       tuning: this.tuning,
       drops: this.drops,
       virtualIp: () => this.#opts.virtualIp ?? null,
-      peerByKey: (key) => this.#peers.get(key),
+      peerForInitiation: (publicKey) => this.#peerForInitiation(publicKey),
       send: (peer, datagram) => this.#sendRaw(peer, datagram),
       isIndexFree: (index) => !this.#bySession.has(index) && !this.#handshaker.hasIndex(index),
       installSession: (peer, session, role) => this.#install(peer, session, role),
@@ -97,15 +128,59 @@ export class LinkLayer {
     this.#onPeerAddress = listener;
   }
 
-  /** Adds a peer (or returns the existing one) and starts linking to it when it has an endpoint. */
+  /** Sets the receiver of overlay messages. */
+  onOverlayMessage(handler: OverlayMessageHandler): void {
+    this.#onOverlay = handler;
+  }
+
+  /** Sets the listeners told when a peer's first usable session forms and when it is lost. */
+  onPeerChange(up: (peer: Peer) => void, down: (peer: Peer) => void): void {
+    this.#onPeerUp = up;
+    this.#onPeerDown = down;
+  }
+
+  /**
+   * Adds a peer (or returns the existing one, moving it to `endpoint` when one is given and it
+   * has no session) and starts linking to it when it has an endpoint.
+   */
   addPeer(publicKey: Uint8Array, endpoint: Endpoint | null): Peer {
     const keyText = publicKey.toBase64();
     const existing = this.#peers.get(keyText);
-    if (existing) return existing;
+    if (existing) {
+      if (endpoint && !existing.current) {
+        existing.endpoint = endpoint;
+        this.#handshaker.initiate(existing);
+      }
+      return existing;
+    }
     const peer = new Peer(publicKey, keyText, mac1Key(publicKey), endpoint);
     this.#peers.set(keyText, peer);
     if (endpoint) this.#handshaker.initiate(peer);
     return peer;
+  }
+
+  /** The peer with this key, if any. */
+  peer(publicKey: Uint8Array): Peer | undefined {
+    return this.#peers.get(publicKey.toBase64());
+  }
+
+  /** Forgets a peer and its sessions (no event is raised). */
+  removePeer(peer: Peer): void {
+    if (this.#peers.get(peer.keyText) !== peer) return;
+    this.#dropSessions(peer);
+    this.#handshaker.forget(peer);
+    peer.pending.length = 0;
+    this.#peers.delete(peer.keyText);
+  }
+
+  /** Asks `to` for its static public key (to link to a node known only by its endpoint). */
+  probeKey(to: Endpoint, onAnswer: KeyAnswerHandler): void {
+    if (!this.#closed) this.#prober.probe(to, onAnswer);
+  }
+
+  /** Sends one overlay message to `peer` (queued, bounded, while its handshake runs). */
+  sendOverlay(peer: Peer, message: Uint8Array): void {
+    this.#send(peer, message, MessageType.OverlayData);
   }
 
   /** All peers. */
@@ -125,16 +200,28 @@ export class LinkLayer {
    * handshake that this starts.
    */
   sendPacket(peer: Peer, packet: Uint8Array): void {
+    this.#send(peer, packet, MessageType.Data);
+  }
+
+  #send(peer: Peer, payload: Uint8Array, type: DataType): void {
+    if (this.#closed) return;
     const now = this.#opts.clock.now();
     const session = this.#usableSession(peer, now);
     if (!session || !peer.endpoint) {
       if (peer.pending.length >= this.tuning.pendingPacketsPerPeer) peer.pending.shift();
-      peer.pending.push(packet.slice());
+      peer.pending.push({ type, payload: payload.slice() });
       if (peer.endpoint) this.#handshaker.initiate(peer);
       return;
     }
-    this.#seal(peer, session, packet, now);
+    this.#seal(peer, session, payload, now, type);
     if (this.#needsRekey(session, now)) this.#handshaker.initiate(peer);
+  }
+
+  #peerForInitiation(publicKey: Uint8Array): Peer | undefined {
+    const known = this.#peers.get(publicKey.toBase64());
+    if (known || !this.#opts.acceptUnknownPeers) return known;
+    if (this.#peers.size >= (this.#opts.maxPeers ?? DEFAULT_MAX_PEERS)) return undefined;
+    return this.addPeer(publicKey, null);
   }
 
   /** Stops timers and forgets all sessions. */
@@ -161,7 +248,7 @@ export class LinkLayer {
       s.age(now) >= this.tuning.rekeyAfterTimeMs + margin;
   }
 
-  #seal(peer: Peer, session: Session, packet: Uint8Array, now: number): void {
+  #seal(peer: Peer, session: Session, packet: Uint8Array, now: number, type: DataType): void {
     const buf = packet.buffer as ArrayBuffer;
     const inPlace = packet.byteOffset >= DATA_HEADER_BYTES &&
       packet.byteOffset + packet.length + DATA_TAG_BYTES <= buf.byteLength;
@@ -173,7 +260,7 @@ export class LinkLayer {
       msg.set(packet, DATA_HEADER_BYTES);
     }
     const counter = session.sendCounter++;
-    writeDataHeader(msg, session.remoteIndex, counter);
+    writeDataHeader(msg, type, session.remoteIndex, counter);
     const body = msg.subarray(DATA_HEADER_BYTES);
     this.#opts.aead.seal(
       session.sendKey,
@@ -196,7 +283,10 @@ export class LinkLayer {
 
   #receive(data: Uint8Array, from: Endpoint): void {
     if (this.#closed) return;
-    if (data.length >= DATA_OVERHEAD_BYTES && data[0] === WIRE_VERSION && data[1] === 4) {
+    const type = data[1];
+    if (
+      data.length >= DATA_OVERHEAD_BYTES && data[0] === WIRE_VERSION && (type === 4 || type === 5)
+    ) {
       this.#receiveData(data, from);
       return;
     }
@@ -206,6 +296,9 @@ export class LinkLayer {
         return;
       case MessageType.HandshakeResponse:
         this.#handshaker.onResponse(data, from);
+        return;
+      case MessageType.KeyProbe:
+        this.#prober.onProbe(data, from);
         return;
       default:
         this.drops.malformed++;
@@ -251,7 +344,8 @@ export class LinkLayer {
     if (n === 0) return; // keepalive
     peer.counters.rxPackets++;
     peer.counters.rxBytes += n;
-    this.#onPacket(peer, body.subarray(0, n));
+    if (data[1] === MessageType.Data) this.#onPacket(peer, body.subarray(0, n));
+    else this.#onOverlay(peer, body.subarray(0, n));
   }
 
   /** Makes `session` usable; `role` says which side of its handshake we were. */
@@ -265,20 +359,22 @@ export class LinkLayer {
       return;
     }
     this.#rotate(peer, session);
-    this.#flushPending(peer);
   }
 
   #promoteNext(peer: Peer): void {
     const next = peer.next!;
     peer.next = null;
     this.#rotate(peer, next);
-    this.#flushPending(peer);
   }
 
+  /** Makes `session` current, sends what waited for it, and tells when the peer came up. */
   #rotate(peer: Peer, session: Session): void {
+    const wasDown = peer.current === null;
     if (peer.previous) this.#bySession.delete(peer.previous.localIndex);
     peer.previous = peer.current;
     peer.current = session;
+    this.#flushPending(peer);
+    if (wasDown) this.#onPeerUp(peer);
   }
 
   #flushPending(peer: Peer): void {
@@ -286,10 +382,11 @@ export class LinkLayer {
     const session = this.#usableSession(peer, now);
     if (!session || !peer.endpoint) return;
     if (peer.pending.length === 0 && session.isInitiator) {
-      this.#seal(peer, session, new Uint8Array(0), now); // confirms the session to the responder
+      // An empty message (a keepalive) confirms the session to the responder.
+      this.#seal(peer, session, new Uint8Array(0), now, MessageType.Data);
       return;
     }
-    for (const packet of peer.pending.splice(0)) this.#seal(peer, session, packet, now);
+    for (const p of peer.pending.splice(0)) this.#seal(peer, session, p.payload, now, p.type);
   }
 
   #scheduleTick(): void {
@@ -310,17 +407,19 @@ export class LinkLayer {
         this.#opts.logger.info(`link to ${peer.keyText} is down (nothing received)`);
         this.#dropSessions(peer);
         this.#handshaker.initiate(peer);
+        this.#onPeerDown(peer);
         continue;
       }
       if (!session || this.#needsRekey(session, now)) {
         this.#handshaker.initiate(peer);
       } else if (now - peer.lastSentAt >= this.tuning.keepaliveIntervalMs) {
-        this.#seal(peer, session, new Uint8Array(0), now);
+        this.#seal(peer, session, new Uint8Array(0), now, MessageType.Data);
       }
     }
   }
 
   #expireSessions(peer: Peer, now: number): void {
+    const wasUp = peer.current !== null;
     for (const slot of ["previous", "current", "next"] as const) {
       const s = peer[slot];
       if (s && s.age(now) >= REJECT_AFTER_TIME_MS) {
@@ -328,6 +427,7 @@ export class LinkLayer {
         peer[slot] = null;
       }
     }
+    if (wasUp && peer.current === null) this.#onPeerDown(peer);
   }
 
   #dropSessions(peer: Peer): void {

@@ -1,6 +1,7 @@
 import type { Endpoint } from "../transport/endpoint.ts";
 import type { InitiatorHandshake } from "../noise/handshake_ikpsk2.ts";
 import type { Session } from "./session.ts";
+import type { DataType } from "../wire/data_message.ts";
 
 /** An initiation we sent and await the response to. */
 export interface PendingHandshake {
@@ -37,8 +38,10 @@ export class Peer {
   lastSentAt = -Infinity;
   lastReceivedAt = -Infinity;
   lastHandshakeAt = -Infinity;
-  /** Packets waiting for a session (copies), oldest first. */
-  readonly pending: Uint8Array[] = [];
+  /** Messages waiting for a session (copies), oldest first. */
+  readonly pending: { type: DataType; payload: Uint8Array }[] = [];
+  /** Round-trip time of the last completed handshake we initiated, ms (null: none yet). */
+  rttMs: number | null = null;
   readonly counters: PeerCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0 };
 
   constructor(

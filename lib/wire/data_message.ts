@@ -1,4 +1,4 @@
-import { MessageType, writeCommonHeader } from "./header.ts";
+import { type MessageType, writeCommonHeader } from "./header.ts";
 
 /**
  * A data message: one IP packet (or nothing: a keepalive) sealed with the session's key.
@@ -7,7 +7,7 @@ import { MessageType, writeCommonHeader } from "./header.ts";
  *  0                   1                   2                   3
  *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
- * |  version = 1  |   type = 4    |          reserved = 0         |
+ * |  version = 1  |  type = 4 or 5 |          reserved = 0         |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * |               receiver's session index (u32 LE)               |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -17,7 +17,8 @@ import { MessageType, writeCommonHeader } from "./header.ts";
  * |  ChaCha20-Poly1305 ciphertext of the packet ... | tag (16)    |
  * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  * ```
- * The 16-byte header is the AEAD's associated data, so it is authenticated too.
+ * Type 4 carries an IP packet, type 5 an overlay message; both use the same session and
+ * counters. The 16-byte header is the AEAD's associated data, so it is authenticated too.
  */
 
 /** Bytes before the ciphertext. */
@@ -29,9 +30,17 @@ export const DATA_OVERHEAD_BYTES = DATA_HEADER_BYTES + DATA_TAG_BYTES;
 
 const TWO_POW_32 = 2 ** 32;
 
+/** The two kinds of data message. */
+export type DataType = typeof MessageType.Data | typeof MessageType.OverlayData;
+
 /** Writes a data header for `receiverIndex` and `counter` at the start of `out`. */
-export function writeDataHeader(out: Uint8Array, receiverIndex: number, counter: number): void {
-  writeCommonHeader(out, MessageType.Data);
+export function writeDataHeader(
+  out: Uint8Array,
+  type: DataType,
+  receiverIndex: number,
+  counter: number,
+): void {
+  writeCommonHeader(out, type);
   const lo = counter % TWO_POW_32;
   const hi = (counter - lo) / TWO_POW_32;
   out[4] = receiverIndex;

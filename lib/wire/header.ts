@@ -21,8 +21,12 @@ export const MessageType = {
   HandshakeInitiation: 1,
   /** Noise IK message 2. */
   HandshakeResponse: 2,
+  /** Asks a node for its static public key, or answers (see `key_probe.ts`). */
+  KeyProbe: 3,
   /** An encrypted IP packet (or an empty keepalive). */
   Data: 4,
+  /** An encrypted overlay message (routing, ring maintenance, connection setup). */
+  OverlayData: 5,
 } as const;
 
 /** One of the `MessageType` values. */

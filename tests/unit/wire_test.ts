@@ -23,7 +23,7 @@ import { decodeTlv, encodeTlv, TlvError } from "../../lib/wire/tlv.ts";
 Deno.test("data header round-trips indexes and counters up to 2^53", () => {
   const out = new Uint8Array(DATA_HEADER_BYTES);
   for (const [index, counter] of [[0, 0], [0xffffffff, 2 ** 53 - 1], [123456, 2 ** 32 + 5]]) {
-    writeDataHeader(out, index!, counter!);
+    writeDataHeader(out, 4, index!, counter!);
     assert.equal(readMessageType(out), 4);
     assert.equal(readReceiverIndex(out), index);
     assert.equal(readCounter(out), counter);
