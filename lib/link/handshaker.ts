@@ -1,5 +1,6 @@
 import type { Clock, Rng } from "../clock/clock.ts";
-import { type KeyPair, keyPairFrom } from "../crypto/x25519.ts";
+import type { KeyPair, X25519 } from "../crypto/x25519.ts";
+import type { Aead } from "../crypto/aead.ts";
 import type { Logger } from "../log.ts";
 import {
   HandshakeError,
@@ -26,6 +27,8 @@ import { Session } from "./session.ts";
 /** The slice of the link layer a `Handshaker` works on. */
 export interface HandshakerHost {
   identity: KeyPair;
+  x25519: X25519;
+  aead: Aead;
   psk: Uint8Array;
   clock: Clock;
   rng: Rng;
@@ -40,6 +43,8 @@ export interface HandshakerHost {
   isIndexFree(index: number): boolean;
   installSession(peer: Peer, session: Session, role: "initiator" | "responder"): void;
   onPeerAddress(peer: Peer): void;
+  /** A peer told us the endpoint it saw our initiation come from. */
+  onReflexive(endpoint: Endpoint): void;
 }
 
 const TWO_POW_32 = 2 ** 32;
@@ -81,6 +86,8 @@ export class Handshaker {
       psk: this.#host.psk,
       prologue: LINK_PROLOGUE,
       localEphemeral: this.#ephemeral(),
+      dh: this.#host.x25519.dh,
+      aead: this.#host.aead,
     });
     const payload = encodeTlv([
       [TlvType.Timestamp, this.#timestamp()],
@@ -104,6 +111,8 @@ export class Handshaker {
       psk: this.#host.psk,
       prologue: LINK_PROLOGUE,
       localEphemeral: this.#ephemeral(),
+      dh: this.#host.x25519.dh,
+      aead: this.#host.aead,
     });
     let remoteStatic: Uint8Array;
     let payload: Uint8Array;
@@ -176,6 +185,7 @@ export class Handshaker {
     const reflexive = seenAs ? decodeEndpoint(seenAs) : null;
     if (reflexive) {
       this.#host.logger.debug(`${peer.keyText} sees us as ${formatEndpoint(reflexive)}`);
+      this.#host.onReflexive(reflexive);
     }
     const now = this.#host.clock.now();
     const session = new Session(
@@ -242,7 +252,8 @@ export class Handshaker {
   }
 
   #ephemeral(): KeyPair {
-    return keyPairFrom(this.#host.rng.fill(new Uint8Array(32)));
+    const privateKey = this.#host.rng.fill(new Uint8Array(32));
+    return { privateKey, publicKey: this.#host.x25519.publicKeyOf(privateKey) };
   }
 
   #newIndex(): number {

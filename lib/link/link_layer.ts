@@ -1,8 +1,8 @@
 import type { Clock, Rng, TimerHandle } from "../clock/clock.ts";
 import type { Aead } from "../crypto/aead.ts";
-import type { KeyPair } from "../crypto/x25519.ts";
+import { type KeyPair, nodeX25519, type X25519 } from "../crypto/x25519.ts";
 import type { Logger } from "../log.ts";
-import type { Endpoint } from "../transport/endpoint.ts";
+import { type Endpoint, sameEndpoint } from "../transport/endpoint.ts";
 import type { Transport } from "../transport/transport.ts";
 import {
   DATA_HEADER_BYTES,
@@ -36,6 +36,8 @@ export interface LinkLayerOptions {
   clock: Clock;
   rng: Rng;
   aead: Aead;
+  /** X25519 for handshakes (default: node:crypto's). */
+  x25519?: X25519;
   logger: Logger;
   tuning?: Partial<LinkTuning>;
   /** Our virtual IPv4 address (u32) and prefix, announced in handshakes; null when none yet. */
@@ -83,6 +85,7 @@ export class LinkLayer {
   #onPeerUp: (peer: Peer) => void = () => {};
   #onPeerDown: (peer: Peer) => void = () => {};
   #tick: TimerHandle | null = null;
+  #reflexive: Endpoint[] = [];
   #closed = false;
 
   constructor(opts: LinkLayerOptions) {
@@ -101,6 +104,8 @@ export class LinkLayer {
     this.#handshaker = new Handshaker({
       limiter,
       identity: opts.identity,
+      x25519: opts.x25519 ?? nodeX25519,
+      aead: opts.aead,
       psk: opts.psk,
       clock: opts.clock,
       rng: opts.rng,
@@ -113,6 +118,9 @@ export class LinkLayer {
       isIndexFree: (index) => !this.#bySession.has(index) && !this.#handshaker.hasIndex(index),
       installSession: (peer, session, role) => this.#install(peer, session, role),
       onPeerAddress: (peer) => this.#onPeerAddress(peer),
+      onReflexive: (ep) => {
+        this.#reflexive = [ep, ...this.#reflexive.filter((e) => !sameEndpoint(e, ep))].slice(0, 4);
+      },
     });
     opts.transport.onReceive((data, from) => this.#receive(data, from));
     this.#scheduleTick();
@@ -128,6 +136,16 @@ export class LinkLayer {
     this.#onPeerAddress = listener;
   }
 
+  /** Where this link layer's transport is bound. */
+  get localEndpoint(): Endpoint {
+    return this.#opts.transport.localEndpoint;
+  }
+
+  /** Endpoints peers reported seeing us at (most recent first, at most 4). */
+  get reflexiveEndpoints(): readonly Endpoint[] {
+    return this.#reflexive;
+  }
+
   /** Sets the receiver of overlay messages. */
   onOverlayMessage(handler: OverlayMessageHandler): void {
     this.#onOverlay = handler;
@@ -141,21 +159,21 @@ export class LinkLayer {
 
   /**
    * Adds a peer (or returns the existing one, moving it to `endpoint` when one is given and it
-   * has no session) and starts linking to it when it has an endpoint.
+   * has no session) and starts linking to it when it has an endpoint. With `waitMs`, this side
+   * first waits that long for the peer to initiate (so that two sides told to link at the same
+   * moment do not both run a handshake).
    */
-  addPeer(publicKey: Uint8Array, endpoint: Endpoint | null): Peer {
+  addPeer(publicKey: Uint8Array, endpoint: Endpoint | null, waitMs = 0): Peer {
     const keyText = publicKey.toBase64();
-    const existing = this.#peers.get(keyText);
-    if (existing) {
-      if (endpoint && !existing.current) {
-        existing.endpoint = endpoint;
-        this.#handshaker.initiate(existing);
-      }
-      return existing;
+    let peer = this.#peers.get(keyText);
+    if (peer && (!endpoint || peer.current)) return peer;
+    if (peer) peer.endpoint = endpoint;
+    else {
+      peer = new Peer(publicKey, keyText, mac1Key(publicKey), endpoint);
+      this.#peers.set(keyText, peer);
     }
-    const peer = new Peer(publicKey, keyText, mac1Key(publicKey), endpoint);
-    this.#peers.set(keyText, peer);
-    if (endpoint) this.#handshaker.initiate(peer);
+    if (waitMs > 0) peer.passiveUntil = this.#opts.clock.now() + waitMs;
+    else if (endpoint) this.#handshaker.initiate(peer);
     return peer;
   }
 
@@ -410,6 +428,7 @@ export class LinkLayer {
         this.#onPeerDown(peer);
         continue;
       }
+      if (!session && now < peer.passiveUntil) continue;
       if (!session || this.#needsRekey(session, now)) {
         this.#handshaker.initiate(peer);
       } else if (now - peer.lastSentAt >= this.tuning.keepaliveIntervalMs) {

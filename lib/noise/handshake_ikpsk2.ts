@@ -72,7 +72,12 @@ interface CommonOptions {
   localEphemeral: KeyPair;
   /** Cipher for the handshake's own encryption; `NodeAead` by default. */
   aead?: Aead;
+  /** X25519 Diffie-Hellman; node:crypto's by default. */
+  dh?: DhFunction;
 }
+
+/** X25519(privateKey, publicKey); throws for a weak (low-order) public key. */
+export type DhFunction = (privateKey: Uint8Array, publicKey: Uint8Array) => Uint8Array;
 
 function checkKeys(opts: CommonOptions): void {
   if (opts.psk.length !== NOISE_PSK_BYTES) throw new RangeError("The PSK must be 32 bytes");
@@ -93,8 +98,13 @@ function guarded<T>(what: string, step: () => T): T {
   }
 }
 
-function mixDh(ss: SymmetricState, privateKey: Uint8Array, publicKey: Uint8Array): void {
-  const shared = dh(privateKey, publicKey);
+function mixDh(
+  ss: SymmetricState,
+  dhOf: DhFunction,
+  privateKey: Uint8Array,
+  publicKey: Uint8Array,
+): void {
+  const shared = dhOf(privateKey, publicKey);
   ss.mixKey(shared);
   shared.fill(0);
 }
@@ -112,6 +122,7 @@ export class InitiatorHandshake {
   readonly #e: KeyPair;
   readonly #rs: Uint8Array;
   readonly #psk: Uint8Array;
+  readonly #dh: DhFunction;
   #step: "msg1" | "msg2" | "done" = "msg1";
 
   /** Sets up the state and mixes in the prologue and the responder's static key. */
@@ -125,6 +136,7 @@ export class InitiatorHandshake {
     this.#rs = opts.remoteStatic.slice();
     this.#psk = opts.psk.slice();
     this.#ss = new SymmetricState(NOISE_PROTOCOL_NAME, opts.aead ?? new NodeAead());
+    this.#dh = opts.dh ?? dh;
     this.#ss.mixHash(opts.prologue);
     this.#ss.mixHash(this.#rs);
   }
@@ -138,9 +150,9 @@ export class InitiatorHandshake {
       const ss = this.#ss;
       ss.mixHash(this.#e.publicKey);
       ss.mixKey(this.#e.publicKey);
-      mixDh(ss, this.#e.privateKey, this.#rs);
+      mixDh(ss, this.#dh, this.#e.privateKey, this.#rs);
       const encStatic = ss.encryptAndHash(this.#s.publicKey);
-      mixDh(ss, this.#s.privateKey, this.#rs);
+      mixDh(ss, this.#dh, this.#s.privateKey, this.#rs);
       const encPayload = ss.encryptAndHash(payload);
       const message = new Uint8Array(X25519_KEY_BYTES + encStatic.length + encPayload.length);
       message.set(this.#e.publicKey, 0);
@@ -163,8 +175,8 @@ export class InitiatorHandshake {
       const re = message.slice(0, X25519_KEY_BYTES);
       ss.mixHash(re);
       ss.mixKey(re);
-      mixDh(ss, this.#e.privateKey, re);
-      mixDh(ss, this.#s.privateKey, re);
+      mixDh(ss, this.#dh, this.#e.privateKey, re);
+      mixDh(ss, this.#dh, this.#s.privateKey, re);
       ss.mixKeyAndHash(this.#psk);
       const payload = ss.decryptAndHash(message.subarray(X25519_KEY_BYTES));
       if (payload === null) throw new HandshakeError("Handshake message 2 failed authentication");
@@ -183,6 +195,7 @@ export class ResponderHandshake {
   readonly #s: KeyPair;
   readonly #e: KeyPair;
   readonly #psk: Uint8Array;
+  readonly #dh: DhFunction;
   #re: Uint8Array | null = null;
   #rs: Uint8Array | null = null;
   #step: "msg1" | "msg2" | "done" = "msg1";
@@ -194,6 +207,7 @@ export class ResponderHandshake {
     this.#e = opts.localEphemeral;
     this.#psk = opts.psk.slice();
     this.#ss = new SymmetricState(NOISE_PROTOCOL_NAME, opts.aead ?? new NodeAead());
+    this.#dh = opts.dh ?? dh;
     this.#ss.mixHash(opts.prologue);
     this.#ss.mixHash(this.#s.publicKey);
   }
@@ -213,11 +227,11 @@ export class ResponderHandshake {
       const re = message.slice(0, X25519_KEY_BYTES);
       ss.mixHash(re);
       ss.mixKey(re);
-      mixDh(ss, this.#s.privateKey, re);
+      mixDh(ss, this.#dh, this.#s.privateKey, re);
       const staticEnd = X25519_KEY_BYTES * 2 + AEAD_TAG_BYTES;
       const rs = ss.decryptAndHash(message.subarray(X25519_KEY_BYTES, staticEnd));
       if (rs === null) throw new HandshakeError("Handshake message 1 failed authentication");
-      mixDh(ss, this.#s.privateKey, rs);
+      mixDh(ss, this.#dh, this.#s.privateKey, rs);
       const payload = ss.decryptAndHash(message.subarray(staticEnd));
       if (payload === null) throw new HandshakeError("Handshake message 1 failed authentication");
       this.#re = re;
@@ -240,8 +254,8 @@ export class ResponderHandshake {
       const ss = this.#ss;
       ss.mixHash(this.#e.publicKey);
       ss.mixKey(this.#e.publicKey);
-      mixDh(ss, this.#e.privateKey, re);
-      mixDh(ss, this.#e.privateKey, rs);
+      mixDh(ss, this.#dh, this.#e.privateKey, re);
+      mixDh(ss, this.#dh, this.#e.privateKey, rs);
       ss.mixKeyAndHash(this.#psk);
       const encPayload = ss.encryptAndHash(payload);
       const message = new Uint8Array(X25519_KEY_BYTES + encPayload.length);

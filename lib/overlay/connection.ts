@@ -1,0 +1,34 @@
+import type { Peer } from "../link/peer.ts";
+import type { OverlayAddress } from "./address.ts";
+
+/** What a connection is for, as status shows it. */
+export type ConnectionKind = "near" | "far" | "shortcut" | "relay" | "leaf" | "other";
+
+/**
+ * One overlay connection: a link to a peer plus why each side wants it. A connection nobody
+ * wants any more is closed by the overlay's maintenance (after a grace period).
+ */
+export class Connection {
+  /** True once the link has a usable session. */
+  up = false;
+  /** Clock time the link came up (or was created, while it is not up). */
+  since: number;
+  /** We asked for it as a far (structured shortcut) connection. */
+  wantFar = false;
+  /** It is our way into the overlay (a bootstrap link), needed until we have joined. */
+  wantLeaf = false;
+  /** The peer asked for it as a far connection. */
+  remoteFar = false;
+  /** When the peer last told us we are among its nearest neighbours. */
+  remoteNearAt = -Infinity;
+  /** Its kind, as last classified. */
+  kind: ConnectionKind = "other";
+
+  constructor(
+    readonly peer: Peer,
+    readonly address: OverlayAddress,
+    readonly createdAt: number,
+  ) {
+    this.since = createdAt;
+  }
+}

@@ -1,0 +1,56 @@
+import type { NodeInfo } from "./node_info.ts";
+import { nodeInfoBytes, readNodeInfo, writeNodeInfo } from "./node_info.ts";
+import { nodeListBytes, readNodeList, writeNodeList } from "./node_list.ts";
+
+/**
+ * The body of Connect-To-Me requests and replies.
+ *
+ * ```
+ * +---------+-------------+----------------------+------------------------------------+
+ * | purpose | token (u32) | sender's node info   | reply only: neighbour hints (list) |
+ * +---------+-------------+----------------------+------------------------------------+
+ * ```
+ * purpose: what the requester wants the link for (near, far, shortcut). The token ties a reply
+ * to its request.
+ */
+export const ConnectPurpose = { Near: 1, Far: 2, Shortcut: 3 } as const;
+
+/** One of the `ConnectPurpose` values. */
+export type ConnectPurpose = typeof ConnectPurpose[keyof typeof ConnectPurpose];
+
+/** A decoded Connect-To-Me body. */
+export interface ConnectBody {
+  purpose: ConnectPurpose;
+  token: number;
+  sender: NodeInfo;
+  /** Nodes near the requester's target, in replies. */
+  hints: NodeInfo[];
+}
+
+/** Encodes a request (no hints) or a reply. */
+export function encodeConnectBody(b: ConnectBody, withHints: boolean): Uint8Array {
+  const size = 5 + nodeInfoBytes(b.sender) + (withHints ? nodeListBytes(b.hints) : 0);
+  const out = new Uint8Array(size);
+  out[0] = b.purpose;
+  new DataView(out.buffer).setUint32(1, b.token, true);
+  const at = writeNodeInfo(out, 5, b.sender);
+  if (withHints) writeNodeList(out, at, b.hints);
+  return out;
+}
+
+/** Decodes a body; null when malformed. */
+export function decodeConnectBody(bytes: Uint8Array, withHints: boolean): ConnectBody | null {
+  if (bytes.length < 5) return null;
+  const purpose = bytes[0]!;
+  if (purpose < ConnectPurpose.Near || purpose > ConnectPurpose.Shortcut) return null;
+  const token = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(1, true);
+  const sender = readNodeInfo(bytes, 5);
+  if (!sender) return null;
+  let hints: NodeInfo[] = [];
+  if (withHints) {
+    const list = readNodeList(bytes, sender.next);
+    if (!list) return null;
+    hints = list.list;
+  }
+  return { purpose: purpose as ConnectPurpose, token, sender: sender.info, hints };
+}

@@ -1,0 +1,92 @@
+import { addressFromBytes, addressToBytes, type OverlayAddress } from "./address.ts";
+
+/**
+ * Overlay messages, carried in link data messages of type 5 (so already authenticated and
+ * encrypted hop by hop).
+ *
+ * ```
+ *  0        1        2        3
+ * +--------+--------+--------+--------+
+ * |  kind  | flags  |  hops  |  ttl   |
+ * +--------+--------+--------+--------+
+ * |   source address (20 bytes)       |
+ * +-----------------------------------+
+ * |   destination address (20 bytes)  |
+ * +-----------------------------------+
+ * |   body (kind-specific)            |
+ * +-----------------------------------+
+ * ```
+ * flags: bit 0 = nearest (deliver at the node closest to the destination; else exact), bit 1 =
+ * not to the source (the closest node other than the sender: how a joining node finds the node
+ * that will be its neighbour). `hops` counts forwards so far; a message is dropped when it
+ * reaches `ttl`.
+ */
+
+/** Message kinds. */
+export const OverlayKind = {
+  /** Connect-To-Me: please link to me (body: `ctm_body.ts`). Routed. */
+  ConnectRequest: 1,
+  /** The answer to a Connect-To-Me. Routed back exactly. */
+  ConnectReply: 2,
+  /** My nearest neighbours (body: node list). One hop. */
+  Neighbours: 3,
+  /** Application payload (IP packets, probes). Routed. */
+  Data: 4,
+  /** An exact-mode message found no node with its destination (body: that address). Routed. */
+  Unreachable: 5,
+  /** I am leaving; here are my neighbours (body: node list). One hop. */
+  Leave: 6,
+  /** I am closing our link: I no longer need it. One hop. */
+  Close: 7,
+  /** My neighbour list, in answer to a Neighbours from a node that is not among mine. One hop. */
+  NeighboursAnswer: 8,
+} as const;
+
+/** Flag: deliver at the node nearest to the destination. */
+export const FLAG_NEAREST = 1;
+/** Flag: never deliver at (or through) the source itself. */
+export const FLAG_NOT_TO_SOURCE = 2;
+/** Bytes before the body. */
+export const OVERLAY_HEADER_BYTES = 44;
+/** Default hop limit. */
+export const DEFAULT_TTL = 64;
+
+/** A decoded overlay message (`body` is a view into the received bytes). */
+export interface OverlayMessage {
+  kind: number;
+  flags: number;
+  hops: number;
+  ttl: number;
+  src: OverlayAddress;
+  dst: OverlayAddress;
+  body: Uint8Array;
+}
+
+/** Encodes a message. */
+export function encodeOverlayMessage(m: OverlayMessage): Uint8Array {
+  const out = new Uint8Array(OVERLAY_HEADER_BYTES + m.body.length);
+  out[0] = m.kind;
+  out[1] = m.flags;
+  out[2] = m.hops;
+  out[3] = m.ttl;
+  out.set(addressToBytes(m.src), 4);
+  out.set(addressToBytes(m.dst), 24);
+  out.set(m.body, OVERLAY_HEADER_BYTES);
+  return out;
+}
+
+/** Decodes a message, or null when it is too short or its kind is unknown. */
+export function decodeOverlayMessage(bytes: Uint8Array): OverlayMessage | null {
+  if (bytes.length < OVERLAY_HEADER_BYTES) return null;
+  const kind = bytes[0]!;
+  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.NeighboursAnswer) return null;
+  return {
+    kind,
+    flags: bytes[1]!,
+    hops: bytes[2]!,
+    ttl: bytes[3]!,
+    src: addressFromBytes(bytes, 4),
+    dst: addressFromBytes(bytes, 24),
+    body: bytes.subarray(OVERLAY_HEADER_BYTES),
+  };
+}

@@ -1,0 +1,425 @@
+import type { Clock, Rng, TimerHandle } from "../clock/clock.ts";
+import type { Aead } from "../crypto/aead.ts";
+import type { KeyPair, X25519 } from "../crypto/x25519.ts";
+import { LinkLayer } from "../link/link_layer.ts";
+import type { Peer } from "../link/peer.ts";
+import type { Logger } from "../log.ts";
+import type { Endpoint } from "../transport/endpoint.ts";
+import type { Transport } from "../transport/transport.ts";
+import { addressOfKey, addressToHex, type OverlayAddress } from "./address.ts";
+import { Connection } from "./connection.ts";
+import { ConnectPurpose, decodeConnectBody, encodeConnectBody } from "./ctm_body.ts";
+import { nextHop } from "./greedy.ts";
+import type { NodeInfo } from "./node_info.ts";
+import { encodeNodeList, readNodeList } from "./node_list.ts";
+import {
+  decodeOverlayMessage,
+  DEFAULT_TTL,
+  encodeOverlayMessage,
+  FLAG_NEAREST,
+  FLAG_NOT_TO_SOURCE,
+  OverlayKind,
+  type OverlayMessage,
+} from "./overlay_message.ts";
+import { compareCloseness } from "./ring.ts";
+import { RingMaintenance } from "./ring_maintenance.ts";
+import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
+import type { OverlayStatus } from "./overlay_status.ts";
+import { overlayStatus } from "./overlay_status.ts";
+
+/** What an `OverlayNode` needs from its host. */
+export interface OverlayNodeOptions {
+  identity: KeyPair;
+  psk: Uint8Array;
+  transport: Transport;
+  clock: Clock;
+  rng: Rng;
+  aead: Aead;
+  /** X25519 for handshakes (default: node:crypto's). */
+  x25519?: X25519;
+  logger: Logger;
+  tuning?: Partial<OverlayTuning>;
+}
+
+/** A routed message delivered here. */
+export interface Delivery {
+  src: OverlayAddress;
+  dst: OverlayAddress;
+  hops: number;
+  payload: Uint8Array;
+}
+
+/** Overlay-level counters. */
+export interface OverlayStats {
+  messagesSent: number;
+  messagesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Messages dropped: malformed, hop limit, no route, bad Connect-To-Me. */
+  dropped: number;
+}
+
+interface PendingConnect {
+  purpose: ConnectPurpose;
+  sentAt: number;
+}
+
+/**
+ * A member of the structured ring overlay. It links to a bootstrap node, asks the overlay for
+ * its ring neighbours with a Connect-To-Me routed to its own address, keeps its nearest
+ * neighbours on both sides through gossip, draws far connections from Symphony's harmonic
+ * distribution, and routes messages greedily (exact or nearest delivery).
+ *
+ * All I/O comes through the `Transport`, time through the `Clock`, randomness through the
+ * `Rng`: the same code runs in the agent and, by the thousand, in the simulator.
+ */
+export class OverlayNode {
+  readonly address: OverlayAddress;
+  readonly links: LinkLayer;
+  readonly stats: OverlayStats = {
+    messagesSent: 0,
+    messagesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    dropped: 0,
+  };
+  readonly tuning: OverlayTuning;
+  /** Connections by peer key text. */
+  readonly conns = new Map<string, Connection>();
+  readonly #opts: OverlayNodeOptions;
+  readonly #maintenance: RingMaintenance;
+  readonly #pending = new Map<number, PendingConnect>();
+  #upByAddress = new Map<OverlayAddress, Connection>();
+  #upAddresses: OverlayAddress[] = [];
+  #onDeliver: (d: Delivery) => void = () => {};
+  #onUnreachable: (m: { dst: OverlayAddress; payload: Uint8Array }) => void = () => {};
+  #timer: TimerHandle | null = null;
+  #closed = false;
+  #startedAt: number;
+
+  constructor(opts: OverlayNodeOptions) {
+    this.#opts = opts;
+    this.tuning = { ...DEFAULT_OVERLAY_TUNING, ...opts.tuning };
+    this.address = addressOfKey(opts.identity.publicKey);
+    this.#startedAt = opts.clock.now();
+    this.links = new LinkLayer({
+      identity: opts.identity,
+      psk: opts.psk,
+      transport: opts.transport,
+      clock: opts.clock,
+      rng: opts.rng,
+      aead: opts.aead,
+      x25519: opts.x25519,
+      logger: opts.logger,
+      tuning: this.tuning.link,
+      acceptUnknownPeers: true,
+      maxPeers: this.tuning.maxConnections,
+    });
+    this.links.onOverlayMessage((peer, bytes) => this.#receive(peer, bytes));
+    this.links.onPeerChange((peer) => this.#peerUp(peer), (peer) => this.#peerDown(peer));
+    this.#maintenance = new RingMaintenance(this);
+  }
+
+  /** Joins the overlay through `bootstrap` (none: founds a new overlay). */
+  start(bootstrap: Endpoint[]): void {
+    this.#maintenance.setBootstrap(bootstrap);
+    this.#schedule(0);
+  }
+
+  /** Sets the receiver of routed messages delivered here. */
+  onDeliver(handler: (d: Delivery) => void): void {
+    this.#onDeliver = handler;
+  }
+
+  /** Sets the receiver of "unreachable" answers to exact-mode messages we sent. */
+  onUnreachable(handler: (m: { dst: OverlayAddress; payload: Uint8Array }) => void): void {
+    this.#onUnreachable = handler;
+  }
+
+  /** Routes `payload` to `dst` (exact: that node only; nearest: whoever is closest to it). */
+  send(dst: OverlayAddress, mode: "exact" | "nearest", payload: Uint8Array): void {
+    this.route(
+      this.#message(OverlayKind.Data, dst, mode === "nearest" ? FLAG_NEAREST : 0, payload),
+    );
+  }
+
+  /** Clock time in ms. */
+  now(): number {
+    return this.#opts.clock.now();
+  }
+
+  /** The injected randomness and logger, for the maintenance. */
+  get rng(): Rng {
+    return this.#opts.rng;
+  }
+  get logger(): Logger {
+    return this.#opts.logger;
+  }
+
+  /** Connections that are up, by address. */
+  get upByAddress(): ReadonlyMap<OverlayAddress, Connection> {
+    return this.#upByAddress;
+  }
+
+  /** Addresses of the connections that are up. */
+  get upAddresses(): readonly OverlayAddress[] {
+    return this.#upAddresses;
+  }
+
+  /** A snapshot for `ipop status` and the simulator. */
+  status(): OverlayStatus {
+    return overlayStatus(this, this.#maintenance.estimatedSize);
+  }
+
+  /** Leaves cleanly: tells every neighbour (with our neighbour list), then closes. */
+  leave(): void {
+    if (this.#closed) return;
+    const body = encodeNodeList(this.#maintenance.nearInfos());
+    for (const conn of this.#upByAddress.values()) {
+      this.sendOneHop(conn, OverlayKind.Leave, body);
+    }
+    this.close();
+  }
+
+  /** Stops at once (no goodbye), like a crash; the transport stays the owner's. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.links.close();
+  }
+
+  /** This node's introduction: key and the endpoints others can reach it at. */
+  selfInfo(): NodeInfo {
+    return { publicKey: this.#opts.identity.publicKey, endpoints: this.#maintenance.advertised() };
+  }
+
+  /**
+   * Starts (or reuses) a connection to the node with `publicKey` at `endpoints`. `mutual` says
+   * the other side is connecting to us at the same moment (both ends of a Connect-To-Me).
+   */
+  connect(publicKey: Uint8Array, endpoints: Endpoint[], mutual = false): Connection | null {
+    const address = addressOfKey(publicKey);
+    if (address === this.address || this.#closed) return null;
+    const keyText = publicKey.toBase64();
+    const existing = this.conns.get(keyText);
+    if (existing) return existing;
+    if (this.conns.size >= this.tuning.maxConnections) return null;
+    // Both ends of a Connect-To-Me connect at once: the lower address initiates, the other
+    // waits a moment first, so one handshake (not two crossing ones) makes the link.
+    const waitMs = mutual && address < this.address ? this.tuning.passiveWaitMs : 0;
+    const peer = this.links.addPeer(publicKey, endpoints[0] ?? null, waitMs);
+    const conn = new Connection(peer, address, this.now());
+    this.conns.set(keyText, conn);
+    if (peer.current) this.#peerUp(peer);
+    return conn;
+  }
+
+  /** Closes a connection: tells the peer when `polite`, forgets the link. */
+  disconnect(conn: Connection, polite: boolean): void {
+    if (polite && conn.up) this.sendOneHop(conn, OverlayKind.Close, new Uint8Array(0));
+    this.conns.delete(conn.peer.keyText);
+    this.links.removePeer(conn.peer);
+    if (conn.up) {
+      conn.up = false;
+      this.#rebuildRoutes();
+    }
+  }
+
+  /**
+   * Sends a Connect-To-Me for `purpose`, routed to the node nearest `target` other than us.
+   * With `viaRandom`, its first hop is a random connection instead of the greedy choice: greedy
+   * routing from a random start escapes a wrong local minimum (e.g. two interleaved rings).
+   */
+  requestConnection(target: OverlayAddress, purpose: ConnectPurpose, viaRandom = false): void {
+    let token = this.rng.uint32();
+    while (this.#pending.has(token)) token = this.rng.uint32();
+    this.#pending.set(token, { purpose, sentAt: this.now() });
+    const body = encodeConnectBody({ purpose, token, sender: this.selfInfo(), hints: [] }, false);
+    const flags = FLAG_NEAREST | FLAG_NOT_TO_SOURCE;
+    const msg = this.#message(OverlayKind.ConnectRequest, target, flags, body);
+    const ups = this.#upAddresses;
+    if (!viaRandom || ups.length === 0) return this.route(msg);
+    msg.hops++;
+    this.#transmit(this.#upByAddress.get(ups[this.rng.uint32() % ups.length]!)!, msg);
+  }
+
+  /** Connect-To-Me requests of `purpose` still awaiting a reply (expiring old ones). */
+  pendingRequests(purpose: ConnectPurpose): number {
+    let n = 0;
+    for (const [token, p] of this.#pending) {
+      if (this.now() - p.sentAt > this.tuning.connectTimeoutMs) this.#pending.delete(token);
+      else if (p.purpose === purpose) n++;
+    }
+    return n;
+  }
+
+  /** Sends a one-hop message to a directly connected peer. */
+  sendOneHop(conn: Connection, kind: number, body: Uint8Array): void {
+    this.#transmit(conn, this.#message(kind, conn.address, 0, body));
+  }
+
+  /** Routes a message greedily: delivers it here, forwards it, or answers unreachable. */
+  route(msg: OverlayMessage): void {
+    if (msg.hops >= msg.ttl) return void this.stats.dropped++;
+    const next = this.#decide(msg);
+    if (next === "deliver") return this.#deliver(msg);
+    if (next === "unreachable") return this.#unreachable(msg);
+    msg.hops++;
+    this.#transmit(next, msg);
+  }
+
+  #decide(msg: OverlayMessage): Connection | "deliver" | "unreachable" {
+    const notToSource = (msg.flags & FLAG_NOT_TO_SOURCE) !== 0;
+    if (notToSource && msg.src === this.address) {
+      // The originator itself must not be the answer: take the best of its connections.
+      let best: OverlayAddress | null = null;
+      for (const a of this.#upAddresses) {
+        if (best === null || compareCloseness(msg.dst, a, best) < 0) best = a;
+      }
+      return best === null ? "unreachable" : this.#upByAddress.get(best)!;
+    }
+    const exclude = notToSource ? new Set([msg.src]) : undefined;
+    const mode = (msg.flags & FLAG_NEAREST) !== 0 ? "nearest" : "exact";
+    const d = nextHop(this.address, msg.dst, this.#upAddresses, mode, exclude);
+    if (d.kind === "forward") return this.#upByAddress.get(d.next)!;
+    return d.kind === "deliver" ? "deliver" : "unreachable";
+  }
+
+  #message(kind: number, dst: OverlayAddress, flags: number, body: Uint8Array): OverlayMessage {
+    return { kind, flags, hops: 0, ttl: DEFAULT_TTL, src: this.address, dst, body };
+  }
+
+  #transmit(conn: Connection, msg: OverlayMessage): void {
+    const bytes = encodeOverlayMessage(msg);
+    this.stats.messagesSent++;
+    this.stats.bytesSent += bytes.length;
+    this.links.sendOverlay(conn.peer, bytes);
+  }
+
+  #receive(peer: Peer, bytes: Uint8Array): void {
+    const msg = decodeOverlayMessage(bytes);
+    const conn = this.conns.get(peer.keyText);
+    if (!msg || !conn) return void this.stats.dropped++;
+    this.stats.messagesReceived++;
+    this.stats.bytesReceived += bytes.length;
+    switch (msg.kind) {
+      case OverlayKind.Neighbours:
+        conn.remoteNearAt = this.now();
+        return this.#maintenance.heardNeighbours(conn, this.#nodeList(msg.body));
+      case OverlayKind.NeighboursAnswer:
+        return this.#maintenance.consider(this.#nodeList(msg.body));
+      case OverlayKind.Leave:
+        this.disconnect(conn, false);
+        return this.#maintenance.consider(this.#nodeList(msg.body));
+      case OverlayKind.Close:
+        return this.disconnect(conn, false);
+      default:
+        // A routed message: copy the body out of the receive buffer before it is reused.
+        return this.route({ ...msg, body: msg.body.slice() });
+    }
+  }
+
+  #nodeList(body: Uint8Array): NodeInfo[] {
+    const r = readNodeList(body, 0);
+    if (!r) this.stats.dropped++;
+    return r?.list ?? [];
+  }
+
+  #deliver(msg: OverlayMessage): void {
+    switch (msg.kind) {
+      case OverlayKind.Data:
+        return this.#onDeliver({
+          src: msg.src,
+          dst: msg.dst,
+          hops: msg.hops,
+          payload: msg.body,
+        });
+      case OverlayKind.ConnectRequest:
+        return this.#answerConnect(msg);
+      case OverlayKind.ConnectReply:
+        return this.#connectReplied(msg);
+      case OverlayKind.Unreachable:
+        return this.#onUnreachable({ dst: msg.dst, payload: msg.body });
+    }
+  }
+
+  #unreachable(msg: OverlayMessage): void {
+    this.stats.dropped++;
+    if (msg.kind !== OverlayKind.Data || msg.src === this.address) return;
+    this.route(this.#message(OverlayKind.Unreachable, msg.src, 0, msg.body));
+  }
+
+  #answerConnect(msg: OverlayMessage): void {
+    const req = decodeConnectBody(msg.body, false);
+    if (!req || addressOfKey(req.sender.publicKey) !== msg.src) return void this.stats.dropped++;
+    const body = encodeConnectBody({
+      purpose: req.purpose,
+      token: req.token,
+      sender: this.selfInfo(),
+      hints: this.#maintenance.nearInfos(),
+    }, true);
+    this.route(this.#message(OverlayKind.ConnectReply, msg.src, 0, body));
+    const conn = this.connect(req.sender.publicKey, req.sender.endpoints, true);
+    if (!conn) return;
+    if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
+    if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = this.now();
+  }
+
+  #connectReplied(msg: OverlayMessage): void {
+    const reply = decodeConnectBody(msg.body, true);
+    if (!reply || addressOfKey(reply.sender.publicKey) !== msg.src) {
+      return void this.stats.dropped++;
+    }
+    const pending = this.#pending.get(reply.token);
+    if (!pending) return;
+    this.#pending.delete(reply.token);
+    const conn = this.connect(reply.sender.publicKey, reply.sender.endpoints, true);
+    if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
+    if (pending.purpose === ConnectPurpose.Near) this.#maintenance.joined();
+    this.#maintenance.consider(reply.hints);
+  }
+
+  #peerUp(peer: Peer): void {
+    let conn = this.conns.get(peer.keyText);
+    if (!conn) {
+      // An incoming link we did not ask for (the peer connected to us).
+      conn = new Connection(peer, addressOfKey(peer.publicKey), this.now());
+      this.conns.set(peer.keyText, conn);
+    }
+    if (conn.up) return;
+    conn.up = true;
+    conn.since = this.now();
+    this.#rebuildRoutes();
+    this.#maintenance.linkUp(conn);
+  }
+
+  #peerDown(peer: Peer): void {
+    const conn = this.conns.get(peer.keyText);
+    if (conn) this.disconnect(conn, false);
+  }
+
+  #rebuildRoutes(): void {
+    this.#upByAddress = new Map();
+    for (const c of this.conns.values()) if (c.up) this.#upByAddress.set(c.address, c);
+    this.#upAddresses = [...this.#upByAddress.keys()];
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed) return;
+    this.#timer = this.#opts.clock.setTimer(delayMs, () => {
+      this.#maintenance.run();
+      this.#schedule(this.tuning.maintenanceMs);
+    });
+  }
+
+  /** Milliseconds since this node started. */
+  get uptimeMs(): number {
+    return this.now() - this.#startedAt;
+  }
+
+  /** For logs: the short hex of this node's address. */
+  toString(): string {
+    return addressToHex(this.address).slice(0, 8);
+  }
+}

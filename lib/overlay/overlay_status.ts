@@ -1,0 +1,45 @@
+import { formatEndpoint } from "../transport/endpoint.ts";
+import { addressToHex } from "./address.ts";
+import type { ConnectionKind } from "./connection.ts";
+import type { OverlayNode } from "./overlay_node.ts";
+
+/** One connection as status shows it. */
+export interface ConnectionStatus {
+  kind: ConnectionKind;
+  /** Overlay address, 40 hex digits. */
+  address: string;
+  /** `HOST:PORT` of the link, or null. */
+  endpoint: string | null;
+  rttMs: number | null;
+  ageMs: number;
+  rxBytes: number;
+  txBytes: number;
+}
+
+/** A node's overlay state: a plain object, shown by `ipop status` and read by the simulator. */
+export interface OverlayStatus {
+  /** This node's overlay address, 40 hex digits. */
+  address: string;
+  /** The number of nodes estimated from neighbour density. */
+  estimatedSize: number;
+  /** Connections that are up. */
+  connections: ConnectionStatus[];
+}
+
+/** Builds the status of `node`. */
+export function overlayStatus(node: OverlayNode, estimatedSize: number): OverlayStatus {
+  const now = node.now();
+  return {
+    address: addressToHex(node.address),
+    estimatedSize: Math.round(estimatedSize),
+    connections: [...node.upByAddress.values()].map((c) => ({
+      kind: c.kind,
+      address: addressToHex(c.address),
+      endpoint: c.peer.endpoint ? formatEndpoint(c.peer.endpoint) : null,
+      rttMs: c.peer.rttMs === null ? null : Math.round(c.peer.rttMs * 1000) / 1000,
+      ageMs: Math.round(now - c.since),
+      rxBytes: c.peer.counters.rxBytes,
+      txBytes: c.peer.counters.txBytes,
+    })),
+  };
+}

@@ -1,0 +1,209 @@
+import type { Endpoint } from "../transport/endpoint.ts";
+import { addressOfKey } from "./address.ts";
+import type { Connection } from "./connection.ts";
+import { ConnectPurpose } from "./ctm_body.ts";
+import type { NodeInfo } from "./node_info.ts";
+import { encodeNodeList } from "./node_list.ts";
+import { OverlayKind } from "./overlay_message.ts";
+import type { OverlayNode } from "./overlay_node.ts";
+import { nearestOnEachSide } from "./ring.ts";
+import { estimateNetworkSize } from "./size_estimate.ts";
+import { farConnectionCount, farTarget } from "./symphony.ts";
+
+/** New connections to near candidates started per maintenance round, at most. */
+const MAX_NEW_NEAR_PER_ROUND = 8;
+
+/**
+ * Keeps a node's place in the ring: joins through the bootstrap nodes, keeps the nearest
+ * neighbours on each side (learning candidates from neighbours' gossip, from Connect-To-Me
+ * replies and from leaving nodes), keeps about log2(N) far connections, and closes connections
+ * nobody needs. It runs on the node's maintenance timer and on link events.
+ */
+export class RingMaintenance {
+  #bootstrap: Endpoint[] = [];
+  #joined = false;
+  #lastProbeAt = -Infinity;
+  #lastJoinAt = -Infinity;
+  #lastGossipAt = -Infinity;
+  #nextNearCheckAt = Infinity;
+  #near = new Set<Connection>();
+  #nearChanged = false;
+  #newThisRound = 0;
+  estimatedSize = 1;
+
+  constructor(private readonly node: OverlayNode) {}
+
+  /** Where to join; none means this node founds the overlay (and counts as joined). */
+  setBootstrap(endpoints: Endpoint[]): void {
+    this.#bootstrap = endpoints;
+    if (endpoints.length === 0) this.joined();
+  }
+
+  /** The Connect-To-Me to our own address was answered: we are in the ring. */
+  joined(): void {
+    if (!this.#joined) this.#scheduleNearCheck();
+    this.#joined = true;
+  }
+
+  /** The next self-check falls at a random point of the coming interval (no synchronised waves). */
+  #scheduleNearCheck(): void {
+    const period = this.node.tuning.nearCheckMs;
+    this.#nextNearCheckAt = this.node.now() + period / 2 +
+      (this.node.rng.uint32() / 2 ** 32) * period;
+  }
+
+  /** The endpoints we advertise: our own if it is specific, else those peers saw us at. */
+  advertised(): Endpoint[] {
+    const links = this.node.links;
+    const local = links.localEndpoint;
+    const wildcard = local.host === "0.0.0.0" || local.host === "::";
+    return wildcard ? [...links.reflexiveEndpoints] : [local, ...links.reflexiveEndpoints];
+  }
+
+  /** Node infos of our near neighbours. */
+  nearInfos(): NodeInfo[] {
+    return [...this.#near].map((c) => ({
+      publicKey: c.peer.publicKey,
+      endpoints: c.peer.endpoint ? [c.peer.endpoint] : [],
+    }));
+  }
+
+  /** A link came up. */
+  linkUp(conn: Connection): void {
+    if (!this.#joined && this.node.now() - this.#lastJoinAt >= this.node.tuning.joinRetryMs) {
+      this.#sendJoin();
+    }
+    this.#refreshNear(conn);
+  }
+
+  /**
+   * A peer sent us its neighbour list (it counts us among its nearest). When we do not count it
+   * among ours, we answer with our list: the nodes between us that it does not know yet.
+   */
+  heardNeighbours(from: Connection, list: readonly NodeInfo[]): void {
+    this.consider(list);
+    if (!this.#near.has(from)) {
+      this.node.sendOneHop(from, OverlayKind.NeighboursAnswer, encodeNodeList(this.nearInfos()));
+    }
+  }
+
+  /** Candidate nodes heard of: connect to those that would be among our nearest. */
+  consider(list: readonly NodeInfo[]): void {
+    const node = this.node;
+    const known = [...node.conns.values()].map((c) => c.address);
+    for (const info of list) {
+      if (this.#newThisRound >= MAX_NEW_NEAR_PER_ROUND) return;
+      if (node.conns.has(info.publicKey.toBase64())) continue;
+      const address = addressOfKey(info.publicKey);
+      if (address === node.address) continue;
+      const sides = nearestOnEachSide(node.address, [...known, address], node.tuning.nearPerSide);
+      if (!sides.clockwise.includes(address) && !sides.counterClockwise.includes(address)) continue;
+      if (node.connect(info.publicKey, info.endpoints)) {
+        known.push(address);
+        this.#newThisRound++;
+      }
+    }
+  }
+
+  /** One maintenance round. */
+  run(): void {
+    const node = this.node;
+    const now = node.now();
+    const t = node.tuning;
+    this.#newThisRound = 0;
+    if (node.upAddresses.length === 0 && this.#bootstrap.length > 0) {
+      if (now - this.#lastProbeAt >= t.joinRetryMs) this.#probeBootstrap();
+    } else if (!this.#joined && now - this.#lastJoinAt >= t.joinRetryMs) {
+      this.#sendJoin();
+    }
+    for (const conn of [...node.conns.values()]) {
+      if (!conn.up && now - conn.createdAt > t.connectTimeoutMs) node.disconnect(conn, false);
+    }
+    this.#refreshNear(null);
+    if (this.#nearChanged || now - this.#lastGossipAt >= t.gossipMs) this.#gossip(now);
+    if (this.#joined) this.#keepFar();
+    if (this.#joined && now >= this.#nextNearCheckAt && node.upAddresses.length > 0) {
+      // Ask again who is nearest to us: repairs a place in the ring that gossip cannot see
+      // is wrong (a join routed through a ring that was still inconsistent).
+      this.#scheduleNearCheck();
+      node.requestConnection(node.address, ConnectPurpose.Near, true);
+    }
+    this.#trim(now);
+  }
+
+  #probeBootstrap(): void {
+    const node = this.node;
+    this.#lastProbeAt = node.now();
+    for (const ep of this.#bootstrap) {
+      node.links.probeKey(ep, (publicKey, from) => {
+        const conn = node.connect(publicKey, [from]);
+        if (conn) conn.wantLeaf = true;
+      });
+    }
+  }
+
+  #sendJoin(): void {
+    if (this.node.upAddresses.length === 0) return;
+    this.#lastJoinAt = this.node.now();
+    this.node.requestConnection(this.node.address, ConnectPurpose.Near);
+  }
+
+  /** Recomputes the near set; `added` is a connection that just came up. */
+  #refreshNear(added: Connection | null): void {
+    const node = this.node;
+    const sides = nearestOnEachSide(node.address, node.upAddresses, node.tuning.nearPerSide);
+    const near = new Set<Connection>();
+    for (const a of [...sides.clockwise, ...sides.counterClockwise]) {
+      near.add(node.upByAddress.get(a)!);
+    }
+    const changed = near.size !== this.#near.size || [...near].some((c) => !this.#near.has(c));
+    if (changed || (added && near.has(added))) this.#nearChanged = true;
+    this.#near = near;
+    this.estimatedSize = estimateNetworkSize(node.address, sides);
+    for (const c of node.conns.values()) c.kind = this.#kindOf(c);
+  }
+
+  #kindOf(c: Connection): Connection["kind"] {
+    if (this.#near.has(c)) return "near";
+    if (c.wantFar || c.remoteFar) return "far";
+    if (c.wantLeaf) return "leaf";
+    return "other";
+  }
+
+  #gossip(now: number): void {
+    this.#nearChanged = false;
+    this.#lastGossipAt = now;
+    const body = encodeNodeList(this.nearInfos());
+    for (const conn of this.#near) this.node.sendOneHop(conn, OverlayKind.Neighbours, body);
+  }
+
+  #keepFar(): void {
+    const node = this.node;
+    const want = farConnectionCount(this.estimatedSize, node.tuning.nearPerSide);
+    let have = node.pendingRequests(ConnectPurpose.Far);
+    for (const c of node.conns.values()) if (c.wantFar) have++;
+    if (have < want && node.upAddresses.length > 0) {
+      node.requestConnection(
+        farTarget(node.address, this.estimatedSize, node.rng),
+        ConnectPurpose.Far,
+      );
+    }
+  }
+
+  #trim(now: number): void {
+    const node = this.node;
+    const t = node.tuning;
+    const inRing = this.#joined && this.#near.size >= Math.min(2, node.upAddresses.length);
+    for (const conn of [...node.conns.values()]) {
+      // A bootstrap link we no longer need goes at once (the bootstrap node has many joiners).
+      const leafDone = conn.wantLeaf && inRing;
+      if (leafDone) conn.wantLeaf = false;
+      if (!conn.up || this.#near.has(conn) || conn.wantFar || conn.remoteFar || conn.wantLeaf) {
+        continue;
+      }
+      if (now - conn.remoteNearAt < t.remoteNearHoldMs) continue;
+      if (!leafDone && now - conn.since < t.unneededGraceMs) continue;
+      node.disconnect(conn, true);
+    }
+  }
+}

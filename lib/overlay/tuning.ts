@@ -1,0 +1,42 @@
+import type { LinkTuning } from "../link/constants.ts";
+
+/** Tuning knobs of the overlay. Durations in milliseconds. */
+export interface OverlayTuning {
+  /** Near connections kept on each side of the ring. */
+  nearPerSide: number;
+  /** How often maintenance runs. */
+  maintenanceMs: number;
+  /** How often near neighbours are told our neighbour list even when nothing changed. */
+  gossipMs: number;
+  /** A connection that is not up after this long is given up. */
+  connectTimeoutMs: number;
+  /** Retry interval of bootstrap probes and of the join request. */
+  joinRetryMs: number;
+  /** A connection nobody needs is kept at least this long after it came up. */
+  unneededGraceMs: number;
+  /** How long a peer's "you are my neighbour" keeps our connection to it. */
+  remoteNearHoldMs: number;
+  /** The most connections a node keeps. */
+  maxConnections: number;
+  /** How long the higher-address side of a new connection waits for the other to initiate. */
+  passiveWaitMs: number;
+  /** How often a joined node asks the overlay again for its ring neighbours (self-repair). */
+  nearCheckMs: number;
+  /** The link layer's knobs for overlay links. */
+  link: Partial<LinkTuning>;
+}
+
+/** The defaults: failures are noticed in about 15 s, gossip is cheap (every 10 s). */
+export const DEFAULT_OVERLAY_TUNING: OverlayTuning = {
+  nearPerSide: 3,
+  maintenanceMs: 1_000,
+  gossipMs: 10_000,
+  connectTimeoutMs: 15_000,
+  joinRetryMs: 3_000,
+  unneededGraceMs: 20_000,
+  remoteNearHoldMs: 35_000,
+  maxConnections: 96,
+  passiveWaitMs: 3_000,
+  nearCheckMs: 30_000,
+  link: { keepaliveIntervalMs: 5_000, deadAfterMs: 15_000 },
+};
