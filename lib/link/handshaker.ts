@@ -56,6 +56,8 @@ const TWO_POW_32 = 2 ** 32;
  * refused; responses tell the initiator the endpoint it was seen from.
  */
 export class Handshaker {
+  /** Initiations sent (for status and the simulator's accounting). */
+  initiations = 0;
   readonly #host: HandshakerHost;
   readonly #ownMac1Key: Uint8Array;
   readonly #byIndex = new Map<number, Peer>();
@@ -64,7 +66,7 @@ export class Handshaker {
 
   constructor(host: HandshakerHost) {
     this.#host = host;
-    this.#ownMac1Key = mac1Key(host.identity.publicKey);
+    this.#ownMac1Key = mac1Key(host.identity.publicKey, host.psk);
     this.#limiter = host.limiter;
   }
 
@@ -96,6 +98,7 @@ export class Handshaker {
     const msg = encodeInitiation(localIndex, handshake.writeMessage1(payload), peer.mac1Key);
     peer.handshake = { localIndex, handshake, sentAt: now };
     this.#byIndex.set(localIndex, peer);
+    this.initiations++;
     this.#host.send(peer, msg);
   }
 
@@ -124,6 +127,7 @@ export class Handshaker {
     }
     const peer = this.#host.peerForInitiation(remoteStatic);
     if (!peer) return void drops.notAllowed++;
+    if (this.#yieldsTo(peer)) return; // ours is in flight and wins; theirs would cross it
     const items = this.#decodePayload(payload);
     if (!items) return;
     const stamp = items.get(TlvType.Timestamp);
@@ -203,6 +207,22 @@ export class Handshaker {
     this.#host.installSession(peer, session, "initiator");
   }
 
+  /**
+   * Crossing initiations (both sides initiated at once) would make two sessions where one does:
+   * the side with the lower public key keeps its own initiation and ignores the peer's, and the
+   * other side answers it, dropping its own. An initiation in flight for longer than the retry
+   * interval no longer counts (it was probably lost).
+   */
+  #yieldsTo(peer: Peer): boolean {
+    const mine = peer.handshake;
+    if (!mine || this.#host.clock.now() - mine.sentAt >= this.#host.tuning.rekeyTimeoutMs) {
+      return false;
+    }
+    if (compareBytes(this.#host.identity.publicKey, peer.publicKey) < 0) return true;
+    this.forget(peer);
+    return false;
+  }
+
   /** Forgets `peer`'s handshake in flight. */
   forget(peer: Peer): void {
     if (peer.handshake) this.#byIndex.delete(peer.handshake.localIndex);
@@ -267,4 +287,11 @@ export class Handshaker {
 function readU64(b: Uint8Array): number {
   const view = new DataView(b.buffer, b.byteOffset, 8);
   return view.getUint32(4, true) * TWO_POW_32 + view.getUint32(0, true);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return a.length - b.length;
 }

@@ -136,6 +136,11 @@ export class LinkLayer {
     this.#onPeerAddress = listener;
   }
 
+  /** Handshake initiations sent so far. */
+  get initiations(): number {
+    return this.#handshaker.initiations;
+  }
+
   /** Where this link layer's transport is bound. */
   get localEndpoint(): Endpoint {
     return this.#opts.transport.localEndpoint;
@@ -159,21 +164,18 @@ export class LinkLayer {
 
   /**
    * Adds a peer (or returns the existing one, moving it to `endpoint` when one is given and it
-   * has no session) and starts linking to it when it has an endpoint. With `waitMs`, this side
-   * first waits that long for the peer to initiate (so that two sides told to link at the same
-   * moment do not both run a handshake).
+   * has no session) and starts linking to it when it has an endpoint.
    */
-  addPeer(publicKey: Uint8Array, endpoint: Endpoint | null, waitMs = 0): Peer {
+  addPeer(publicKey: Uint8Array, endpoint: Endpoint | null): Peer {
     const keyText = publicKey.toBase64();
     let peer = this.#peers.get(keyText);
     if (peer && (!endpoint || peer.current)) return peer;
     if (peer) peer.endpoint = endpoint;
     else {
-      peer = new Peer(publicKey, keyText, mac1Key(publicKey), endpoint);
+      peer = new Peer(publicKey, keyText, mac1Key(publicKey, this.#opts.psk), endpoint);
       this.#peers.set(keyText, peer);
     }
-    if (waitMs > 0) peer.passiveUntil = this.#opts.clock.now() + waitMs;
-    else if (endpoint) this.#handshaker.initiate(peer);
+    if (endpoint) this.#handshaker.initiate(peer);
     return peer;
   }
 
@@ -428,7 +430,6 @@ export class LinkLayer {
         this.#onPeerDown(peer);
         continue;
       }
-      if (!session && now < peer.passiveUntil) continue;
       if (!session || this.#needsRekey(session, now)) {
         this.#handshaker.initiate(peer);
       } else if (now - peer.lastSentAt >= this.tuning.keepaliveIntervalMs) {

@@ -40,8 +40,6 @@ export class Peer {
   lastHandshakeAt = -Infinity;
   /** Messages waiting for a session (copies), oldest first. */
   readonly pending: { type: DataType; payload: Uint8Array }[] = [];
-  /** Until this clock time, wait for the peer to initiate instead of initiating. */
-  passiveUntil = -Infinity;
   /** Round-trip time of the last completed handshake we initiated, ms (null: none yet). */
   rttMs: number | null = null;
   readonly counters: PeerCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0 };

@@ -194,21 +194,15 @@ export class OverlayNode {
     return { publicKey: this.#opts.identity.publicKey, endpoints: this.#maintenance.advertised() };
   }
 
-  /**
-   * Starts (or reuses) a connection to the node with `publicKey` at `endpoints`. `mutual` says
-   * the other side is connecting to us at the same moment (both ends of a Connect-To-Me).
-   */
-  connect(publicKey: Uint8Array, endpoints: Endpoint[], mutual = false): Connection | null {
+  /** Starts (or reuses) a connection to the node with `publicKey` at `endpoints`. */
+  connect(publicKey: Uint8Array, endpoints: Endpoint[]): Connection | null {
     const address = addressOfKey(publicKey);
     if (address === this.address || this.#closed) return null;
     const keyText = publicKey.toBase64();
     const existing = this.conns.get(keyText);
     if (existing) return existing;
     if (this.conns.size >= this.tuning.maxConnections) return null;
-    // Both ends of a Connect-To-Me connect at once: the lower address initiates, the other
-    // waits a moment first, so one handshake (not two crossing ones) makes the link.
-    const waitMs = mutual && address < this.address ? this.tuning.passiveWaitMs : 0;
-    const peer = this.links.addPeer(publicKey, endpoints[0] ?? null, waitMs);
+    const peer = this.links.addPeer(publicKey, endpoints[0] ?? null);
     const conn = new Connection(peer, address, this.now());
     this.conns.set(keyText, conn);
     if (peer.current) this.#peerUp(peer);
@@ -360,7 +354,7 @@ export class OverlayNode {
       hints: this.#maintenance.nearInfos(),
     }, true);
     this.route(this.#message(OverlayKind.ConnectReply, msg.src, 0, body));
-    const conn = this.connect(req.sender.publicKey, req.sender.endpoints, true);
+    const conn = this.connect(req.sender.publicKey, req.sender.endpoints);
     if (!conn) return;
     if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
     if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = this.now();
@@ -374,7 +368,7 @@ export class OverlayNode {
     const pending = this.#pending.get(reply.token);
     if (!pending) return;
     this.#pending.delete(reply.token);
-    const conn = this.connect(reply.sender.publicKey, reply.sender.endpoints, true);
+    const conn = this.connect(reply.sender.publicKey, reply.sender.endpoints);
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
     if (pending.purpose === ConnectPurpose.Near) this.#maintenance.joined();
     this.#maintenance.consider(reply.hints);

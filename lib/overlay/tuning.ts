@@ -18,8 +18,6 @@ export interface OverlayTuning {
   remoteNearHoldMs: number;
   /** The most connections a node keeps. */
   maxConnections: number;
-  /** How long the higher-address side of a new connection waits for the other to initiate. */
-  passiveWaitMs: number;
   /** How often a joined node asks the overlay again for its ring neighbours (self-repair). */
   nearCheckMs: number;
   /** The link layer's knobs for overlay links. */
@@ -36,7 +34,6 @@ export const DEFAULT_OVERLAY_TUNING: OverlayTuning = {
   unneededGraceMs: 20_000,
   remoteNearHoldMs: 35_000,
   maxConnections: 96,
-  passiveWaitMs: 3_000,
   nearCheckMs: 30_000,
   link: { keepaliveIntervalMs: 5_000, deadAfterMs: 15_000 },
 };

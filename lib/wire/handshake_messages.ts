@@ -20,9 +20,10 @@ import { MAX_PAYLOAD_BYTES } from "./tlv.ts";
  * +--------------------------------+        | mac1 (16)                      |
  *                                           +--------------------------------+
  * ```
- * mac1 = BLAKE2s-128 keyed with BLAKE2s("mac1----" || receiver's static public key) over the
- * bytes before it. It costs a hash to check, so a receiver drops datagrams from anyone who does
- * not know its public key before doing any Diffie-Hellman work.
+ * mac1 = BLAKE2s-128 keyed with BLAKE2s("mac1----" || network PSK || receiver's static public
+ * key) over the bytes before it. It costs a hash to check, so a receiver drops datagrams from
+ * anyone who does not know both its public key and the network secret before doing any
+ * Diffie-Hellman work, and before a non-member could make it keep any state.
  */
 
 /** Bytes of the MAC at the end of handshake messages. */
@@ -41,11 +42,12 @@ export const RESPONSE_MAX_BYTES = RESPONSE_MIN_BYTES + MAX_PAYLOAD_BYTES;
 
 const MAC1_LABEL = new TextEncoder().encode("mac1----");
 
-/** The mac1 key of a receiver, from its static public key (compute once per key). */
-export function mac1Key(receiverStatic: Uint8Array): Uint8Array {
-  const input = new Uint8Array(MAC1_LABEL.length + receiverStatic.length);
+/** The mac1 key of a receiver in a network (compute once per key). */
+export function mac1Key(receiverStatic: Uint8Array, psk: Uint8Array): Uint8Array {
+  const input = new Uint8Array(MAC1_LABEL.length + psk.length + receiverStatic.length);
   input.set(MAC1_LABEL);
-  input.set(receiverStatic, MAC1_LABEL.length);
+  input.set(psk, MAC1_LABEL.length);
+  input.set(receiverStatic, MAC1_LABEL.length + psk.length);
   return blake2s(input);
 }
 

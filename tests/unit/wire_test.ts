@@ -32,7 +32,8 @@ Deno.test("data header round-trips indexes and counters up to 2^53", () => {
 });
 
 Deno.test("handshake frames carry indexes and a mac1 that detects tampering", () => {
-  const key = mac1Key(new Uint8Array(32).fill(9));
+  const psk = new Uint8Array(32).fill(3);
+  const key = mac1Key(new Uint8Array(32).fill(9), psk);
   const noise = new Uint8Array(96 + 10).fill(7);
   const msg = encodeInitiation(42, noise, key);
   assert.equal(msg.length, INITIATION_MIN_BYTES + 10);
@@ -40,7 +41,9 @@ Deno.test("handshake frames carry indexes and a mac1 that detects tampering", ()
   assert.equal(dec.senderIndex, 42);
   assert.deepEqual(dec.noise, noise);
   assert.ok(verifyMac1(key, msg));
-  assert.equal(verifyMac1(mac1Key(new Uint8Array(32)), msg), false, "other receiver's key");
+  assert.equal(verifyMac1(mac1Key(new Uint8Array(32), psk), msg), false, "other receiver's key");
+  const otherNetwork = mac1Key(new Uint8Array(32).fill(9), new Uint8Array(32));
+  assert.equal(verifyMac1(otherNetwork, msg), false, "another network's secret");
   msg[20]! ^= 1;
   assert.equal(verifyMac1(key, msg), false);
   const resp = encodeResponse(1, 2, new Uint8Array(48), key);
