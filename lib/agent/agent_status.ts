@@ -1,4 +1,5 @@
 import type { DropCounters as LinkDropCounters } from "../link/drop_counters.ts";
+import type { ConnectionStatus } from "../overlay/overlay_status.ts";
 
 /**
  * The read-only status of a running agent: a plain JSON-safe object, the same one `ipop status`
@@ -59,6 +60,12 @@ export interface AgentStatus {
     bytesReceived: number;
     sendDrops: number;
   };
+  /** This node's overlay address, 40 hex digits. */
+  address: string;
+  /** The number of overlay nodes, estimated from neighbour density. */
+  estimatedSize: number;
+  /** Overlay connections that are up (kind, address, endpoint, RTT, age, bytes). */
+  connections: ConnectionStatus[];
   /** One entry per peer. */
   peers: PeerStatus[];
   /** Drop counters. */

@@ -5,7 +5,8 @@ import { UdpTransport } from "../../ffi/udp_transport.ts";
 import { RealClock, SecureRng } from "../clock/real_clock.ts";
 import type { UpConfig } from "../config/up_config.ts";
 import type { KeyPair } from "../crypto/x25519.ts";
-import { LinkLayer } from "../link/link_layer.ts";
+import { OverlayNode } from "../overlay/overlay_node.ts";
+import { loadFastX25519 } from "../../ffi/sodium_x25519.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint } from "../transport/endpoint.ts";
 import { ipv4ToNumber } from "../vnet/ipv4.ts";
@@ -58,33 +59,38 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
     opened.push(tun);
     const clock = new RealClock();
     const aead = loadFastAead();
-    const links = new LinkLayer({
+    const node = new OverlayNode({
       identity,
       psk: config.psk,
       transport,
       clock,
       rng: new SecureRng(),
       aead,
+      x25519: loadFastX25519(),
       logger,
-      virtualIp: config.address
-        ? { ip: ipv4ToNumber(config.address.ip), prefix: config.address.prefix }
-        : null,
     });
+    const links = node.links;
+    if (config.address) {
+      links.setVirtualIp({ ip: ipv4ToNumber(config.address.ip), prefix: config.address.prefix });
+    }
     const router = new StaticRouter(tun, links);
-    for (const peer of config.peers) links.addPeer(peer.publicKey, peer.endpoint);
+    for (const peer of config.peers) node.connectFixed(peer.publicKey, peer.endpoint);
+    node.start(config.bootstrap);
     const startedAt = clock.now();
     const address = config.address ? `${config.address.ip}/${config.address.prefix}` : null;
     const listening = formatEndpoint(transport.localEndpoint);
     logger.info(
       `ipop ${VERSION} up: key ${identity.publicKey.toBase64()}, tun ${tun.name} ` +
         `${address ?? "(no address)"}, listening on ${listening}, ` +
-        `${config.peers.length} peer(s), aead ${aead.name}`,
+        `${config.peers.length} fixed peer(s), ${config.bootstrap.length} bootstrap(s), ` +
+        `overlay address ${node.status().address}, aead ${aead.name}`,
     );
 
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
-        links.close();
+        node.leave(); // tells the neighbours first
+        transport.flush();
         tun.close();
         transport.close();
         await loop.stop();
@@ -101,7 +107,7 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
           transport,
           tun,
           address,
-          links,
+          node,
           router,
           aeadName: aead.name,
         }),

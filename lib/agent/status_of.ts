@@ -1,6 +1,6 @@
 import type { KeyPair } from "../crypto/x25519.ts";
 import { totalDrops } from "../link/drop_counters.ts";
-import type { LinkLayer } from "../link/link_layer.ts";
+import type { OverlayNode } from "../overlay/overlay_node.ts";
 import type { Peer } from "../link/peer.ts";
 import { formatEndpoint } from "../transport/endpoint.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -17,7 +17,7 @@ export interface StatusSources {
   transport: Transport;
   tun: Tun | null;
   address: string | null;
-  links: LinkLayer;
+  node: OverlayNode;
   router: StaticRouter;
   aeadName: string;
 }
@@ -37,7 +37,8 @@ function peerStatus(peer: Peer, now: number): PeerStatus {
 
 /** Builds the plain status object of an agent. */
 export function agentStatus(s: StatusSources): AgentStatus {
-  const d = s.links.drops;
+  const d = s.node.links.drops;
+  const overlay = s.node.status();
   const r = s.router.counters;
   const t = s.transport.stats;
   return {
@@ -62,7 +63,10 @@ export function agentStatus(s: StatusSources): AgentStatus {
       bytesReceived: t.bytesReceived,
       sendDrops: t.sendDrops,
     },
-    peers: s.links.peers().map((p) => peerStatus(p, s.now)),
+    address: overlay.address,
+    estimatedSize: overlay.estimatedSize,
+    connections: overlay.connections,
+    peers: s.node.links.peers().map((p) => peerStatus(p, s.now)),
     drops: {
       ...d,
       malformed: d.malformed + r.malformed,

@@ -12,6 +12,7 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_MTU_BYTES,
   parseAddress,
+  parseBootstrap,
   parseListen,
   parseLogLevel,
   parseMtu,
@@ -47,6 +48,7 @@ const UP_OPTIONS: Record<string, OptionSpec> = {
   listen: { type: "string" },
   address: { type: "string" },
   peer: { type: "string", multiple: true },
+  bootstrap: { type: "string", multiple: true },
   "secret-file": { type: "string" },
   tun: { type: "string" },
   mtu: { type: "string" },
@@ -114,6 +116,7 @@ function upConfigFrom(values: Values, io: ParseIo): UpConfig {
   const peerTexts = (values.peer ?? []) as string[];
   const peers = peerTexts.map(parsePeer);
   checkDistinctPeers(peers);
+  const bootstrap = ((values.bootstrap ?? []) as string[]).map(parseBootstrap);
   const secretFile = stringValue(values, "secret-file");
   const psk = secretFile === undefined ? noSecretPsk() : loadSecretPsk(secretFile, io.readFile);
   const tunText = stringValue(values, "tun");
@@ -124,6 +127,7 @@ function upConfigFrom(values: Values, io: ParseIo): UpConfig {
     listen,
     address,
     peers,
+    bootstrap,
     psk,
     mtu: mtuText === undefined ? DEFAULT_MTU_BYTES : parseMtu(mtuText),
     logLevel: levelText === undefined ? DEFAULT_LOG_LEVEL : parseLogLevel(levelText),

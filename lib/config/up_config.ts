@@ -52,6 +52,8 @@ export interface UpConfig {
   address?: InterfaceAddress;
   /** Static peers; keys are distinct. */
   peers: PeerConfig[];
+  /** Overlay nodes to join through (none: found a new overlay). */
+  bootstrap: Endpoint[];
   /** The 32-byte network pre-shared key (zeros when no secret file is given). */
   psk: Uint8Array;
   /** Requested TUN name; when absent the kernel picks one ("ipop%d"). */
@@ -98,6 +100,21 @@ export function parsePeer(text: string): PeerConfig {
     );
   }
   return { publicKey, endpoint: ep };
+}
+
+/** Parses `--bootstrap udp://HOST:PORT` (or `udp://[V6]:PORT`). */
+export function parseBootstrap(text: string): Endpoint {
+  const m = /^udp:\/\/(.+)$/.exec(text.trim());
+  try {
+    if (!m) throw new Error("no udp:// prefix");
+    const ep = parseEndpoint(m[1]!);
+    if (ep.port === 0) throw new Error("port 0");
+    return ep;
+  } catch {
+    throw new ConfigError(
+      `Bad --bootstrap "${text}": expected udp://HOST:PORT or udp://[V6]:PORT with an IP address`,
+    );
+  }
 }
 
 /** Throws `ConfigError` when two peers share a key. */

@@ -11,7 +11,8 @@ export function isAgentStatus(value: unknown): value is AgentStatus {
   if (typeof value !== "object" || value === null) return false;
   const s = value as Partial<Record<keyof AgentStatus, unknown>>;
   return typeof s.publicKey === "string" && typeof s.listen === "string" &&
-    Array.isArray(s.peers) && typeof s.drops === "object" && s.drops !== null &&
+    Array.isArray(s.peers) && Array.isArray(s.connections) && typeof s.drops === "object" &&
+    s.drops !== null &&
     typeof s.transport === "object" && s.transport !== null;
 }
 
@@ -21,6 +22,7 @@ export function formatStatus(status: AgentStatus): string {
   const tun = status.tun;
   const t = status.transport;
   lines.push(`key        ${status.publicKey}`);
+  lines.push(`overlay    ${status.address} (about ${status.estimatedSize} nodes)`);
   lines.push(`listen     ${status.listen}`);
   lines.push(
     tun === null
@@ -47,6 +49,24 @@ export function formatStatus(status: AgentStatus): string {
         formatBytes(p.rxBytes),
         formatBytes(p.txBytes),
         p.lastHandshakeAgoMs === null ? "never" : `${formatDuration(p.lastHandshakeAgoMs)} ago`,
+      ]);
+    }
+    lines.push(...table(rows));
+  }
+  lines.push("");
+  if (status.connections.length === 0) {
+    lines.push("no overlay connections");
+  } else {
+    const rows = [["KIND", "ADDRESS", "ENDPOINT", "RTT", "AGE", "RX", "TX"]];
+    for (const c of status.connections) {
+      rows.push([
+        c.kind,
+        c.address.slice(0, 12),
+        c.endpoint ?? "-",
+        c.rttMs === null ? "-" : `${c.rttMs.toFixed(2)}ms`,
+        formatDuration(c.ageMs),
+        formatBytes(c.rxBytes),
+        formatBytes(c.txBytes),
       ]);
     }
     lines.push(...table(rows));

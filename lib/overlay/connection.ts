@@ -2,7 +2,7 @@ import type { Peer } from "../link/peer.ts";
 import type { OverlayAddress } from "./address.ts";
 
 /** What a connection is for, as status shows it. */
-export type ConnectionKind = "near" | "far" | "shortcut" | "relay" | "leaf" | "other";
+export type ConnectionKind = "near" | "far" | "shortcut" | "relay" | "leaf" | "fixed" | "other";
 
 /**
  * One overlay connection: a link to a peer plus why each side wants it. A connection nobody
@@ -17,6 +17,8 @@ export class Connection {
   wantFar = false;
   /** It is our way into the overlay (a bootstrap link), needed until we have joined. */
   wantLeaf = false;
+  /** Configured by the operator (`--peer`): kept for as long as the node runs. */
+  wantFixed = false;
   /** The peer asked for it as a far connection. */
   remoteFar = false;
   /** When the peer last told us we are among its nearest neighbours. */

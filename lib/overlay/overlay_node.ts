@@ -209,6 +209,12 @@ export class OverlayNode {
     return conn;
   }
 
+  /** A fixed link configured by the operator: kept (and retried) for as long as the node runs. */
+  connectFixed(publicKey: Uint8Array, endpoint: Endpoint): void {
+    const conn = this.connect(publicKey, [endpoint]);
+    if (conn) conn.wantFixed = true;
+  }
+
   /** Closes a connection: tells the peer when `polite`, forgets the link. */
   disconnect(conn: Connection, polite: boolean): void {
     if (polite && conn.up) this.sendOneHop(conn, OverlayKind.Close, new Uint8Array(0));
@@ -390,7 +396,10 @@ export class OverlayNode {
 
   #peerDown(peer: Peer): void {
     const conn = this.conns.get(peer.keyText);
-    if (conn) this.disconnect(conn, false);
+    if (!conn) return;
+    if (!conn.wantFixed) return this.disconnect(conn, false);
+    conn.up = false; // the link layer keeps retrying a fixed link
+    this.#rebuildRoutes();
   }
 
   #rebuildRoutes(): void {

@@ -117,7 +117,8 @@ export class RingMaintenance {
       this.#sendJoin();
     }
     for (const conn of [...node.conns.values()]) {
-      if (!conn.up && now - conn.createdAt > t.connectTimeoutMs) node.disconnect(conn, false);
+      const late = !conn.up && now - conn.createdAt > t.connectTimeoutMs;
+      if (late && !conn.wantFixed) node.disconnect(conn, false);
     }
     this.#refreshNear(null);
     if (this.#nearChanged || now - this.#lastGossipAt >= t.gossipMs) this.#gossip(now);
@@ -167,6 +168,7 @@ export class RingMaintenance {
     if (this.#near.has(c)) return "near";
     if (c.wantFar || c.remoteFar) return "far";
     if (c.wantLeaf) return "leaf";
+    if (c.wantFixed) return "fixed";
     return "other";
   }
 
@@ -198,9 +200,9 @@ export class RingMaintenance {
       // A bootstrap link we no longer need goes at once (the bootstrap node has many joiners).
       const leafDone = conn.wantLeaf && inRing;
       if (leafDone) conn.wantLeaf = false;
-      if (!conn.up || this.#near.has(conn) || conn.wantFar || conn.remoteFar || conn.wantLeaf) {
-        continue;
-      }
+      const wanted = this.#near.has(conn) || conn.wantFar || conn.remoteFar || conn.wantLeaf ||
+        conn.wantFixed;
+      if (!conn.up || wanted) continue;
       if (now - conn.remoteNearAt < t.remoteNearHoldMs) continue;
       if (!leafDone && now - conn.since < t.unneededGraceMs) continue;
       node.disconnect(conn, true);

@@ -60,6 +60,17 @@ const SAMPLE_STATUS: AgentStatus = {
     bytesReceived: 100,
     sendDrops: 0,
   },
+  address: "0123456789abcdef0123456789abcdef01234567",
+  estimatedSize: 12,
+  connections: [{
+    kind: "near",
+    address: "89abcdef0123456789abcdef0123456789abcdef",
+    endpoint: "198.18.0.2:5800",
+    rttMs: 0.25,
+    ageMs: 61_000,
+    rxBytes: 1536,
+    txBytes: 12,
+  }],
   peers: [{
     publicKey: encodeKey(new Uint8Array(32).fill(0xab)),
     endpoint: "198.18.0.2:5800",
