@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { SeededRng } from "../../lib/clock/seeded_rng.ts";
+import { endpoint } from "../../lib/transport/endpoint.ts";
+import {
+  ConnectPurpose,
+  decodeConnectBody,
+  encodeConnectBody,
+} from "../../lib/overlay/ctm_body.ts";
+import { encodeNodeList, MAX_LIST_NODES, readNodeList } from "../../lib/overlay/node_list.ts";
+import {
+  decodeOverlayMessage,
+  encodeOverlayMessage,
+  FLAG_NEAREST,
+  OverlayKind,
+} from "../../lib/overlay/overlay_message.ts";
+
+const info = (n: number) => ({
+  publicKey: new Uint8Array(32).fill(n),
+  endpoints: [endpoint(`198.18.0.${n}`, 5800), endpoint("2001:db8::1", 5801)],
+});
+
+Deno.test("overlay messages round-trip addresses at both ends of the ring", () => {
+  const top = (1n << 160n) - 1n;
+  const msg = {
+    kind: OverlayKind.Data,
+    flags: FLAG_NEAREST,
+    hops: 3,
+    ttl: 64,
+    src: top,
+    dst: 0n,
+    body: new Uint8Array([1, 2, 3]),
+  };
+  const back = decodeOverlayMessage(encodeOverlayMessage(msg))!;
+  assert.deepEqual({ ...back, body: [...back.body] }, { ...msg, body: [1, 2, 3] });
+  assert.equal(decodeOverlayMessage(new Uint8Array(43)), null, "short header");
+  const bad = encodeOverlayMessage(msg);
+  bad[0] = 99;
+  assert.equal(decodeOverlayMessage(bad), null, "unknown kind");
+});
+
+Deno.test("Connect-To-Me bodies carry purpose, token, sender and hints", () => {
+  const body = { purpose: ConnectPurpose.Far, token: 0xdeadbeef, sender: info(1), hints: [] };
+  const req = decodeConnectBody(encodeConnectBody(body, false), false)!;
+  assert.equal(req.purpose, ConnectPurpose.Far);
+  assert.equal(req.token, 0xdeadbeef);
+  assert.deepEqual(req.sender.endpoints.map((e) => e.port), [5800, 5801]);
+  const reply = { ...body, hints: [info(2), info(3)] };
+  const back = decodeConnectBody(encodeConnectBody(reply, true), true)!;
+  assert.deepEqual(back.hints.map((h) => h.publicKey[0]), [2, 3]);
+  assert.equal(decodeConnectBody(new Uint8Array([9, 0, 0, 0, 0]), false), null, "bad purpose");
+});
+
+Deno.test("node lists are bounded and reject truncation", () => {
+  const list = Array.from({ length: MAX_LIST_NODES + 4 }, (_, i) => info(i + 1));
+  const bytes = encodeNodeList(list);
+  assert.equal(readNodeList(bytes, 0)!.list.length, MAX_LIST_NODES, "capped when encoding");
+  assert.equal(readNodeList(bytes.subarray(0, bytes.length - 1), 0), null);
+  const tooMany = bytes.slice();
+  tooMany[0] = MAX_LIST_NODES + 1;
+  assert.equal(readNodeList(tooMany, 0), null);
+});
+
+Deno.test("overlay decoders return null, never throw, on random bytes", () => {
+  const seed = Number(Deno.env.get("SEED") ?? 17);
+  const rng = new SeededRng(seed);
+  for (let i = 0; i < 5000; i++) {
+    const junk = rng.fill(new Uint8Array(rng.uint32() % 200));
+    decodeOverlayMessage(junk);
+    readNodeList(junk, 0);
+    decodeConnectBody(junk, i % 2 === 0);
+  }
+});
