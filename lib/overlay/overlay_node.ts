@@ -228,10 +228,15 @@ export class OverlayNode {
 
   /**
    * Sends a Connect-To-Me for `purpose`, routed to the node nearest `target` other than us.
-   * With `viaRandom`, its first hop is a random connection instead of the greedy choice: greedy
-   * routing from a random start escapes a wrong local minimum (e.g. two interleaved rings).
+   * With `firstHop` ("random" or a connection), the first hop is that connection instead of the
+   * greedy choice: greedy routing from another start escapes a wrong local minimum (two
+   * interleaved rings, or two rings that met again after a partition).
    */
-  requestConnection(target: OverlayAddress, purpose: ConnectPurpose, viaRandom = false): void {
+  requestConnection(
+    target: OverlayAddress,
+    purpose: ConnectPurpose,
+    firstHop?: "random" | Connection,
+  ): void {
     let token = this.rng.uint32();
     while (this.#pending.has(token)) token = this.rng.uint32();
     this.#pending.set(token, { purpose, sentAt: this.now() });
@@ -239,9 +244,14 @@ export class OverlayNode {
     const flags = FLAG_NEAREST | FLAG_NOT_TO_SOURCE;
     const msg = this.#message(OverlayKind.ConnectRequest, target, flags, body);
     const ups = this.#upAddresses;
-    if (!viaRandom || ups.length === 0) return this.route(msg);
+    const via = firstHop === "random" && ups.length > 0
+      ? this.#upByAddress.get(ups[this.rng.uint32() % ups.length]!)!
+      : firstHop === "random"
+      ? undefined
+      : firstHop;
+    if (!via?.up) return this.route(msg);
     msg.hops++;
-    this.#transmit(this.#upByAddress.get(ups[this.rng.uint32() % ups.length]!)!, msg);
+    this.#transmit(via, msg);
   }
 
   /** Connect-To-Me requests of `purpose` still awaiting a reply (expiring old ones). */

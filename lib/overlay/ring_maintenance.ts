@@ -26,6 +26,7 @@ export class RingMaintenance {
   #lastJoinAt = -Infinity;
   #lastGossipAt = -Infinity;
   #nextNearCheckAt = Infinity;
+  #nextBootstrapCheckAt = Infinity;
   #near = new Set<Connection>();
   #nearChanged = false;
   #newThisRound = 0;
@@ -41,15 +42,21 @@ export class RingMaintenance {
 
   /** The Connect-To-Me to our own address was answered: we are in the ring. */
   joined(): void {
-    if (!this.#joined) this.#scheduleNearCheck();
+    if (!this.#joined) {
+      this.#scheduleNearCheck();
+      const t = this.node.tuning;
+      this.#nextBootstrapCheckAt = this.node.now() + this.#jittered(t.bootstrapCheckMs);
+    }
     this.#joined = true;
   }
 
-  /** The next self-check falls at a random point of the coming interval (no synchronised waves). */
   #scheduleNearCheck(): void {
-    const period = this.node.tuning.nearCheckMs;
-    this.#nextNearCheckAt = this.node.now() + period / 2 +
-      (this.node.rng.uint32() / 2 ** 32) * period;
+    this.#nextNearCheckAt = this.node.now() + this.#jittered(this.node.tuning.nearCheckMs);
+  }
+
+  /** A random duration in [period/2, 3·period/2): periodic work without synchronised waves. */
+  #jittered(period: number): number {
+    return period / 2 + (this.node.rng.uint32() / 2 ** 32) * period;
   }
 
   /** The endpoints we advertise: our own if it is specific, else those peers saw us at. */
@@ -72,8 +79,17 @@ export class RingMaintenance {
   linkUp(conn: Connection): void {
     if (!this.#joined && this.node.now() - this.#lastJoinAt >= this.node.tuning.joinRetryMs) {
       this.#sendJoin();
+    } else if (this.#joined && conn.wantLeaf) {
+      // Back in touch with a bootstrap node while in a ring: ask through it who is nearest to
+      // us, which merges our ring with its ring if they were apart (a healed partition).
+      this.node.requestConnection(this.node.address, ConnectPurpose.Near, conn);
     }
     this.#refreshNear(conn);
+  }
+
+  #hasLeaf(): boolean {
+    for (const c of this.node.conns.values()) if (c.wantLeaf) return true;
+    return false;
   }
 
   /**
@@ -127,7 +143,13 @@ export class RingMaintenance {
       // Ask again who is nearest to us: repairs a place in the ring that gossip cannot see
       // is wrong (a join routed through a ring that was still inconsistent).
       this.#scheduleNearCheck();
-      node.requestConnection(node.address, ConnectPurpose.Near, true);
+      node.requestConnection(node.address, ConnectPurpose.Near, "random");
+    }
+    if (this.#joined && now >= this.#nextBootstrapCheckAt && this.#bootstrap.length > 0) {
+      // Rarely, touch the bootstrap nodes again: if a partition split us from their ring, the
+      // leaf link brings the two rings back together (see `linkUp`).
+      this.#nextBootstrapCheckAt = now + this.#jittered(t.bootstrapCheckMs);
+      if (!this.#hasLeaf()) this.#probeBootstrap();
     }
     this.#trim(now);
   }

@@ -20,6 +20,8 @@ export interface OverlayTuning {
   maxConnections: number;
   /** How often a joined node asks the overlay again for its ring neighbours (self-repair). */
   nearCheckMs: number;
+  /** How often a joined node touches its bootstrap nodes again (to merge healed partitions). */
+  bootstrapCheckMs: number;
   /** The link layer's knobs for overlay links. */
   link: Partial<LinkTuning>;
 }
@@ -35,5 +37,6 @@ export const DEFAULT_OVERLAY_TUNING: OverlayTuning = {
   remoteNearHoldMs: 35_000,
   maxConnections: 96,
   nearCheckMs: 30_000,
+  bootstrapCheckMs: 300_000,
   link: { keepaliveIntervalMs: 5_000, deadAfterMs: 15_000 },
 };
