@@ -63,7 +63,7 @@ export function formatStatus(status: AgentStatus): string {
         c.kind,
         c.address.slice(0, 12),
         c.endpoint ?? "-",
-        c.rttMs === null ? "-" : `${c.rttMs.toFixed(2)}ms`,
+        c.rtt_ms === null ? "-" : `${c.rtt_ms.toFixed(2)}ms`,
         formatDuration(c.ageMs),
         formatBytes(c.rxBytes),
         formatBytes(c.txBytes),

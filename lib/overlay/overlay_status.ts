@@ -10,7 +10,8 @@ export interface ConnectionStatus {
   address: string;
   /** `HOST:PORT` of the link, or null. */
   endpoint: string | null;
-  rttMs: number | null;
+  /** Handshake round-trip time in ms (snake_case: the name the status JSON promises). */
+  rtt_ms: number | null;
   ageMs: number;
   rxBytes: number;
   txBytes: number;
@@ -36,7 +37,7 @@ export function overlayStatus(node: OverlayNode, estimatedSize: number): Overlay
       kind: c.kind,
       address: addressToHex(c.address),
       endpoint: c.peer.endpoint ? formatEndpoint(c.peer.endpoint) : null,
-      rttMs: c.peer.rttMs === null ? null : Math.round(c.peer.rttMs * 1000) / 1000,
+      rtt_ms: c.peer.rttMs === null ? null : Math.round(c.peer.rttMs * 1000) / 1000,
       ageMs: Math.round(now - c.since),
       rxBytes: c.peer.counters.rxBytes,
       txBytes: c.peer.counters.txBytes,

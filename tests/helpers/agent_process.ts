@@ -47,8 +47,10 @@ export interface AgentOptions {
   listen: string;
   /** Virtual address with prefix, "100.64.0.1/24". */
   address: string;
-  /** Peers as "PUBKEY@HOST:PORT". */
-  peers: string[];
+  /** Fixed peers as "PUBKEY@HOST:PORT"; default none. */
+  peers?: string[];
+  /** Bootstrap nodes as "udp://HOST:PORT"; default none (the agent founds a new overlay). */
+  bootstrap?: string[];
   /** Network secret file, if any. */
   secretFile?: string;
   /** TUN name; default "ipop0". */
@@ -127,7 +129,8 @@ export class AgentProcess {
       "--log-level",
       opts.logLevel ?? (Deno.env.get("IPOP_TEST_LOG") ? "debug" : "info"),
     ];
-    for (const p of opts.peers) args.push("--peer", p);
+    for (const p of opts.peers ?? []) args.push("--peer", p);
+    for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
     if (opts.secretFile !== undefined) args.push("--secret-file", opts.secretFile);
     const proc = rig.spawn(opts.ns, args);
     const agent = new AgentProcess(rig, proc, opts.ns, stateDir, tun, key);
@@ -209,6 +212,17 @@ export class AgentProcess {
   /** Sends `signal` without waiting. */
   signal(signal: Deno.Signal): void {
     this.#proc.kill(signal);
+  }
+
+  /**
+   * Kills the agent with `signal` (default SIGKILL: a crash, no goodbye to its neighbours) and waits
+   * up to 5 s for it to exit; returns the exit status (undefined if it still runs). No shutdown
+   * contract is checked: a killed agent leaves its TUN behind in the namespace.
+   */
+  async kill(signal: Deno.Signal = "SIGKILL"): Promise<Deno.CommandStatus | undefined> {
+    this.#stopped = true;
+    this.#proc.kill(signal);
+    return await this.#proc.wait(5_000);
   }
 
   /**

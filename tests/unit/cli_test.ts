@@ -66,7 +66,7 @@ const SAMPLE_STATUS: AgentStatus = {
     kind: "near",
     address: "89abcdef0123456789abcdef0123456789abcdef",
     endpoint: "198.18.0.2:5800",
-    rttMs: 0.25,
+    rtt_ms: 0.25,
     ageMs: 61_000,
     rxBytes: 1536,
     txBytes: 12,
