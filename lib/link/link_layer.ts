@@ -57,6 +57,18 @@ const DEFAULT_MAX_PEERS = 1024;
 /** Receives overlay messages (a view valid only during the call) from an authenticated peer. */
 export type OverlayMessageHandler = (peer: Peer, message: Uint8Array) => void;
 
+let scratch = new Uint8Array(2048);
+
+/**
+ * A view of `size` bytes of a buffer shared by every link layer in the process (one thread): a
+ * message is sealed into it and copied out by `Transport.send` before anything else runs. One
+ * shared buffer rather than one per link layer keeps a simulator with 10,000 nodes small.
+ */
+function sealScratch(size: number): Uint8Array {
+  if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
+  return scratch.subarray(0, size);
+}
+
 /** A session found by its local index. */
 interface IndexEntry {
   peer: Peer;
@@ -78,7 +90,6 @@ export class LinkLayer {
   readonly #handshaker: Handshaker;
   readonly #prober: KeyProber;
   readonly #opts: LinkLayerOptions;
-  readonly #scratch = new Uint8Array(65536 + DATA_OVERHEAD_BYTES);
   #onPacket: LinkPacketHandler = () => {};
   #onPeerAddress: (peer: Peer) => void = () => {};
   #onOverlay: OverlayMessageHandler = () => {};
@@ -230,7 +241,7 @@ export class LinkLayer {
     if (!session || !peer.endpoint) {
       if (peer.pending.length >= this.tuning.pendingPacketsPerPeer) peer.pending.shift();
       peer.pending.push({ type, payload: payload.slice() });
-      if (peer.endpoint) this.#handshaker.initiate(peer);
+      if (peer.endpoint && !this.#awaitingConfirmation(peer, now)) this.#handshaker.initiate(peer);
       return;
     }
     this.#seal(peer, session, payload, now, type);
@@ -261,6 +272,14 @@ export class LinkLayer {
     return s;
   }
 
+  /**
+   * True while we answered the peer's initiation and wait for its first message on the new
+   * session: a handshake of our own now would only race it.
+   */
+  #awaitingConfirmation(peer: Peer, now: number): boolean {
+    return peer.next !== null && peer.next.age(now) < this.tuning.rekeyTimeoutMs;
+  }
+
   #needsRekey(s: Session, now: number): boolean {
     // The responder waits a little longer, so that both sides do not rekey at once.
     const margin = s.isInitiator ? 0 : this.tuning.rekeyTimeoutMs * 2;
@@ -276,7 +295,7 @@ export class LinkLayer {
     if (inPlace) {
       msg = new Uint8Array(buf, packet.byteOffset - DATA_HEADER_BYTES, packet.length + 32);
     } else {
-      msg = this.#scratch.subarray(0, packet.length + DATA_OVERHEAD_BYTES);
+      msg = sealScratch(packet.length + DATA_OVERHEAD_BYTES);
       msg.set(packet, DATA_HEADER_BYTES);
     }
     const counter = session.sendCounter++;
@@ -430,6 +449,7 @@ export class LinkLayer {
         this.#onPeerDown(peer);
         continue;
       }
+      if (!session && this.#awaitingConfirmation(peer, now)) continue;
       if (!session || this.#needsRekey(session, now)) {
         this.#handshaker.initiate(peer);
       } else if (now - peer.lastSentAt >= this.tuning.keepaliveIntervalMs) {

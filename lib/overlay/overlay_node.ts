@@ -90,6 +90,8 @@ export class OverlayNode {
   readonly #maintenance: RingMaintenance;
   readonly #pending = new Map<number, PendingConnect>();
   #upByAddress = new Map<OverlayAddress, Connection>();
+  /** Up connections that have been silent too long to route through (refreshed each round). */
+  #suspects = new Set<OverlayAddress>();
   #upAddresses: OverlayAddress[] = [];
   #onDeliver: (d: Delivery) => void = () => {};
   #onUnreachable: (m: { dst: OverlayAddress; payload: Uint8Array }) => void = () => {};
@@ -285,11 +287,13 @@ export class OverlayNode {
       // The originator itself must not be the answer: take the best of its connections.
       let best: OverlayAddress | null = null;
       for (const a of this.#upAddresses) {
+        if (this.#suspects.has(a)) continue;
         if (best === null || compareCloseness(msg.dst, a, best) < 0) best = a;
       }
       return best === null ? "unreachable" : this.#upByAddress.get(best)!;
     }
-    const exclude = notToSource ? new Set([msg.src]) : undefined;
+    let exclude: Set<OverlayAddress> | undefined = this.#suspects;
+    if (notToSource) exclude = new Set([...this.#suspects, msg.src]);
     const mode = (msg.flags & FLAG_NEAREST) !== 0 ? "nearest" : "exact";
     const d = nextHop(this.address, msg.dst, this.#upAddresses, mode, exclude);
     if (d.kind === "forward") return this.#upByAddress.get(d.next)!;
@@ -418,9 +422,24 @@ export class OverlayNode {
     this.#upAddresses = [...this.#upByAddress.keys()];
   }
 
+  /**
+   * A live peer sends at least a keepalive every `keepaliveIntervalMs`; one silent for longer
+   * than `suspectAfterMs` has probably crashed, so routes avoid it until the link layer decides
+   * (after `deadAfterMs`). This keeps messages out of dead links for most of that time.
+   */
+  #refreshSuspects(): void {
+    const now = this.now();
+    const suspects = new Set<OverlayAddress>();
+    for (const c of this.#upByAddress.values()) {
+      if (now - c.peer.lastReceivedAt > this.tuning.suspectAfterMs) suspects.add(c.address);
+    }
+    this.#suspects = suspects;
+  }
+
   #schedule(delayMs: number): void {
     if (this.#closed) return;
     this.#timer = this.#opts.clock.setTimer(delayMs, () => {
+      this.#refreshSuspects();
       this.#maintenance.run();
       this.#schedule(this.tuning.maintenanceMs);
     });

@@ -6,7 +6,8 @@ import type { NodeInfo } from "./node_info.ts";
 import { encodeNodeList } from "./node_list.ts";
 import { OverlayKind } from "./overlay_message.ts";
 import type { OverlayNode } from "./overlay_node.ts";
-import { nearestOnEachSide } from "./ring.ts";
+import { clockwiseDistance, nearestOnEachSide, type NearSides } from "./ring.ts";
+import type { OverlayAddress } from "./address.ts";
 import { estimateNetworkSize } from "./size_estimate.ts";
 import { farConnectionCount, farTarget } from "./symphony.ts";
 
@@ -106,16 +107,17 @@ export class RingMaintenance {
   /** Candidate nodes heard of: connect to those that would be among our nearest. */
   consider(list: readonly NodeInfo[]): void {
     const node = this.node;
+    const k = node.tuning.nearPerSide;
     const known = [...node.conns.values()].map((c) => c.address);
+    let sides = nearestOnEachSide(node.address, known, k);
     for (const info of list) {
       if (this.#newThisRound >= MAX_NEW_NEAR_PER_ROUND) return;
       if (node.conns.has(info.publicKey.toBase64())) continue;
       const address = addressOfKey(info.publicKey);
-      if (address === node.address) continue;
-      const sides = nearestOnEachSide(node.address, [...known, address], node.tuning.nearPerSide);
-      if (!sides.clockwise.includes(address) && !sides.counterClockwise.includes(address)) continue;
+      if (address === node.address || !wouldBeNear(node.address, address, sides, k)) continue;
       if (node.connect(info.publicKey, info.endpoints)) {
         known.push(address);
+        sides = nearestOnEachSide(node.address, known, k);
         this.#newThisRound++;
       }
     }
@@ -230,4 +232,23 @@ export class RingMaintenance {
       node.disconnect(conn, true);
     }
   }
+}
+
+/**
+ * True when `candidate` would be among the `k` nearest on either side of `self`, given the
+ * current `sides` (nearest first): closer than the k-th, or a side with room. Equivalent to
+ * recomputing `nearestOnEachSide` with the candidate added, without the sort.
+ */
+function wouldBeNear(
+  self: OverlayAddress,
+  candidate: OverlayAddress,
+  sides: NearSides,
+  k: number,
+): boolean {
+  const cw = sides.clockwise;
+  const ccw = sides.counterClockwise;
+  if (cw.length < k || ccw.length < k) return true;
+  const d = clockwiseDistance(self, candidate);
+  if (d < clockwiseDistance(self, cw[k - 1]!)) return true;
+  return clockwiseDistance(candidate, self) < clockwiseDistance(ccw[k - 1]!, self);
 }

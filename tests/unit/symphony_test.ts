@@ -81,17 +81,17 @@ Deno.test("estimateNetworkSize with k = 3 is within 2x of the truth on random ri
   }
 });
 
-Deno.test("farConnectionCount: none for tiny rings, ceil(log2 n) otherwise", () => {
+Deno.test("farConnectionCount: none for tiny rings, ceil(log2(n) / 2) otherwise", () => {
   assert.equal(farConnectionCount(1, 2), 0);
   assert.equal(farConnectionCount(5, 2), 0);
-  assert.equal(farConnectionCount(6, 2), 3);
+  assert.equal(farConnectionCount(6, 2), 2);
   assert.equal(farConnectionCount(7, 3), 0);
-  assert.equal(farConnectionCount(8, 3), 3);
-  assert.equal(farConnectionCount(1000, 2), 10);
-  assert.equal(farConnectionCount(1024, 2), 10);
-  assert.equal(farConnectionCount(1025, 2), 11);
+  assert.equal(farConnectionCount(8, 3), 2);
+  assert.equal(farConnectionCount(1000, 2), 5);
+  assert.equal(farConnectionCount(1024, 2), 5);
+  assert.equal(farConnectionCount(1025, 2), 6);
   assert.equal(farConnectionCount(NaN, 2), 0);
-  assert.equal(farConnectionCount(Infinity, 2), 160);
+  assert.equal(farConnectionCount(Infinity, 2), 80);
 });
 
 Deno.test("farTarget distances lie in [2^160 / n, 2^160) and wrap past zero", () => {
