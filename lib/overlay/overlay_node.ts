@@ -8,7 +8,8 @@ import type { Endpoint } from "../transport/endpoint.ts";
 import type { Transport } from "../transport/transport.ts";
 import { addressOfKey, addressToHex, type OverlayAddress } from "./address.ts";
 import { Connection } from "./connection.ts";
-import { ConnectPurpose, decodeConnectBody, encodeConnectBody } from "./ctm_body.ts";
+import type { ConnectPurpose } from "./ctm_body.ts";
+import { ConnectToMe } from "./connect_to_me.ts";
 import { nextHop } from "./greedy.ts";
 import type { NodeInfo } from "./node_info.ts";
 import { encodeNodeList, readNodeList } from "./node_list.ts";
@@ -59,11 +60,6 @@ export interface OverlayStats {
   dropped: number;
 }
 
-interface PendingConnect {
-  purpose: ConnectPurpose;
-  sentAt: number;
-}
-
 /**
  * A member of the structured ring overlay. It links to a bootstrap node, asks the overlay for
  * its ring neighbours with a Connect-To-Me routed to its own address, keeps its nearest
@@ -88,7 +84,7 @@ export class OverlayNode {
   readonly conns = new Map<string, Connection>();
   readonly #opts: OverlayNodeOptions;
   readonly #maintenance: RingMaintenance;
-  readonly #pending = new Map<number, PendingConnect>();
+  readonly #ctm: ConnectToMe;
   #upByAddress = new Map<OverlayAddress, Connection>();
   /** Up connections that have been silent too long to route through (refreshed each round). */
   #suspects = new Set<OverlayAddress>();
@@ -97,13 +93,11 @@ export class OverlayNode {
   #onUnreachable: (m: { dst: OverlayAddress; payload: Uint8Array }) => void = () => {};
   #timer: TimerHandle | null = null;
   #closed = false;
-  #startedAt: number;
 
   constructor(opts: OverlayNodeOptions) {
     this.#opts = opts;
     this.tuning = { ...DEFAULT_OVERLAY_TUNING, ...opts.tuning };
     this.address = addressOfKey(opts.identity.publicKey);
-    this.#startedAt = opts.clock.now();
     this.links = new LinkLayer({
       identity: opts.identity,
       psk: opts.psk,
@@ -120,6 +114,7 @@ export class OverlayNode {
     this.links.onOverlayMessage((peer, bytes) => this.#receive(peer, bytes));
     this.links.onPeerChange((peer) => this.#peerUp(peer), (peer) => this.#peerDown(peer));
     this.#maintenance = new RingMaintenance(this);
+    this.#ctm = new ConnectToMe(this, this.#maintenance);
   }
 
   /** Joins the overlay through `bootstrap` (none: founds a new overlay). */
@@ -141,7 +136,7 @@ export class OverlayNode {
   /** Routes `payload` to `dst` (exact: that node only; nearest: whoever is closest to it). */
   send(dst: OverlayAddress, mode: "exact" | "nearest", payload: Uint8Array): void {
     this.route(
-      this.#message(OverlayKind.Data, dst, mode === "nearest" ? FLAG_NEAREST : 0, payload),
+      this.message(OverlayKind.Data, dst, mode === "nearest" ? FLAG_NEAREST : 0, payload),
     );
   }
 
@@ -150,12 +145,9 @@ export class OverlayNode {
     return this.#opts.clock.now();
   }
 
-  /** The injected randomness and logger, for the maintenance. */
+  /** The injected randomness, for the maintenance. */
   get rng(): Rng {
     return this.#opts.rng;
-  }
-  get logger(): Logger {
-    return this.#opts.logger;
   }
 
   /** Connections that are up, by address. */
@@ -228,47 +220,23 @@ export class OverlayNode {
     }
   }
 
-  /**
-   * Sends a Connect-To-Me for `purpose`, routed to the node nearest `target` other than us.
-   * With `firstHop` ("random" or a connection), the first hop is that connection instead of the
-   * greedy choice: greedy routing from another start escapes a wrong local minimum (two
-   * interleaved rings, or two rings that met again after a partition).
-   */
+  /** Sends a Connect-To-Me (see `ConnectToMe.request`). */
   requestConnection(
     target: OverlayAddress,
     purpose: ConnectPurpose,
     firstHop?: "random" | Connection,
   ): void {
-    let token = this.rng.uint32();
-    while (this.#pending.has(token)) token = this.rng.uint32();
-    this.#pending.set(token, { purpose, sentAt: this.now() });
-    const body = encodeConnectBody({ purpose, token, sender: this.selfInfo(), hints: [] }, false);
-    const flags = FLAG_NEAREST | FLAG_NOT_TO_SOURCE;
-    const msg = this.#message(OverlayKind.ConnectRequest, target, flags, body);
-    const ups = this.#upAddresses;
-    const via = firstHop === "random" && ups.length > 0
-      ? this.#upByAddress.get(ups[this.rng.uint32() % ups.length]!)!
-      : firstHop === "random"
-      ? undefined
-      : firstHop;
-    if (!via?.up) return this.route(msg);
-    msg.hops++;
-    this.#transmit(via, msg);
+    this.#ctm.request(target, purpose, firstHop);
   }
 
-  /** Connect-To-Me requests of `purpose` still awaiting a reply (expiring old ones). */
+  /** Connect-To-Me requests of `purpose` still awaiting a reply. */
   pendingRequests(purpose: ConnectPurpose): number {
-    let n = 0;
-    for (const [token, p] of this.#pending) {
-      if (this.now() - p.sentAt > this.tuning.connectTimeoutMs) this.#pending.delete(token);
-      else if (p.purpose === purpose) n++;
-    }
-    return n;
+    return this.#ctm.pending(purpose);
   }
 
   /** Sends a one-hop message to a directly connected peer. */
   sendOneHop(conn: Connection, kind: number, body: Uint8Array): void {
-    this.#transmit(conn, this.#message(kind, conn.address, 0, body));
+    this.transmit(conn, this.message(kind, conn.address, 0, body));
   }
 
   /** Routes a message greedily: delivers it here, forwards it, or answers unreachable. */
@@ -278,7 +246,7 @@ export class OverlayNode {
     if (next === "deliver") return this.#deliver(msg);
     if (next === "unreachable") return this.#unreachable(msg);
     msg.hops++;
-    this.#transmit(next, msg);
+    this.transmit(next, msg);
   }
 
   #decide(msg: OverlayMessage): Connection | "deliver" | "unreachable" {
@@ -300,11 +268,13 @@ export class OverlayNode {
     return d.kind === "deliver" ? "deliver" : "unreachable";
   }
 
-  #message(kind: number, dst: OverlayAddress, flags: number, body: Uint8Array): OverlayMessage {
+  /** A new message from this node. */
+  message(kind: number, dst: OverlayAddress, flags: number, body: Uint8Array): OverlayMessage {
     return { kind, flags, hops: 0, ttl: DEFAULT_TTL, src: this.address, dst, body };
   }
 
-  #transmit(conn: Connection, msg: OverlayMessage): void {
+  /** Sends `msg` over `conn` as it is (the caller has counted the hop). */
+  transmit(conn: Connection, msg: OverlayMessage): void {
     const bytes = encodeOverlayMessage(msg);
     this.stats.messagesSent++;
     this.stats.bytesSent += bytes.length;
@@ -350,9 +320,9 @@ export class OverlayNode {
           payload: msg.body,
         });
       case OverlayKind.ConnectRequest:
-        return this.#answerConnect(msg);
+        return this.#ctm.answer(msg);
       case OverlayKind.ConnectReply:
-        return this.#connectReplied(msg);
+        return this.#ctm.answered(msg);
       case OverlayKind.Unreachable:
         return this.#onUnreachable({ dst: msg.dst, payload: msg.body });
     }
@@ -361,37 +331,7 @@ export class OverlayNode {
   #unreachable(msg: OverlayMessage): void {
     this.stats.dropped++;
     if (msg.kind !== OverlayKind.Data || msg.src === this.address) return;
-    this.route(this.#message(OverlayKind.Unreachable, msg.src, 0, msg.body));
-  }
-
-  #answerConnect(msg: OverlayMessage): void {
-    const req = decodeConnectBody(msg.body, false);
-    if (!req || addressOfKey(req.sender.publicKey) !== msg.src) return void this.stats.dropped++;
-    const body = encodeConnectBody({
-      purpose: req.purpose,
-      token: req.token,
-      sender: this.selfInfo(),
-      hints: this.#maintenance.nearInfos(),
-    }, true);
-    this.route(this.#message(OverlayKind.ConnectReply, msg.src, 0, body));
-    const conn = this.connect(req.sender.publicKey, req.sender.endpoints);
-    if (!conn) return;
-    if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
-    if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = this.now();
-  }
-
-  #connectReplied(msg: OverlayMessage): void {
-    const reply = decodeConnectBody(msg.body, true);
-    if (!reply || addressOfKey(reply.sender.publicKey) !== msg.src) {
-      return void this.stats.dropped++;
-    }
-    const pending = this.#pending.get(reply.token);
-    if (!pending) return;
-    this.#pending.delete(reply.token);
-    const conn = this.connect(reply.sender.publicKey, reply.sender.endpoints);
-    if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
-    if (pending.purpose === ConnectPurpose.Near) this.#maintenance.joined();
-    this.#maintenance.consider(reply.hints);
+    this.route(this.message(OverlayKind.Unreachable, msg.src, 0, msg.body));
   }
 
   #peerUp(peer: Peer): void {
@@ -443,11 +383,6 @@ export class OverlayNode {
       this.#maintenance.run();
       this.#schedule(this.tuning.maintenanceMs);
     });
-  }
-
-  /** Milliseconds since this node started. */
-  get uptimeMs(): number {
-    return this.now() - this.#startedAt;
   }
 
   /** For logs: the short hex of this node's address. */

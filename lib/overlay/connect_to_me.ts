@@ -1,0 +1,105 @@
+import { addressOfKey, type OverlayAddress } from "./address.ts";
+import type { Connection } from "./connection.ts";
+import { ConnectPurpose, decodeConnectBody, encodeConnectBody } from "./ctm_body.ts";
+import {
+  FLAG_NEAREST,
+  FLAG_NOT_TO_SOURCE,
+  OverlayKind,
+  type OverlayMessage,
+} from "./overlay_message.ts";
+import type { OverlayNode } from "./overlay_node.ts";
+import type { RingMaintenance } from "./ring_maintenance.ts";
+
+interface PendingRequest {
+  purpose: ConnectPurpose;
+  sentAt: number;
+}
+
+/**
+ * Connect-To-Me: a node asks, through the overlay, the node nearest some address to link to
+ * it. The request carries the requester's key and endpoints; the answer, routed back exactly,
+ * carries the answerer's and its nearest neighbours (so a joining node learns its whole
+ * neighbourhood at once). Both sides then link directly.
+ */
+export class ConnectToMe {
+  readonly #pending = new Map<number, PendingRequest>();
+
+  constructor(
+    private readonly node: OverlayNode,
+    private readonly maintenance: RingMaintenance,
+  ) {}
+
+  /**
+   * Sends a request for `purpose`, routed to the node nearest `target` other than us. With
+   * `firstHop` ("random" or a connection), the first hop is that connection instead of the
+   * greedy choice: greedy routing from another start escapes a wrong local minimum (two
+   * interleaved rings, or two rings that met again after a partition).
+   */
+  request(target: OverlayAddress, purpose: ConnectPurpose, firstHop?: "random" | Connection): void {
+    const node = this.node;
+    let token = node.rng.uint32();
+    while (this.#pending.has(token)) token = node.rng.uint32();
+    this.#pending.set(token, { purpose, sentAt: node.now() });
+    const body = encodeConnectBody({ purpose, token, sender: node.selfInfo(), hints: [] }, false);
+    const msg = node.message(
+      OverlayKind.ConnectRequest,
+      target,
+      FLAG_NEAREST | FLAG_NOT_TO_SOURCE,
+      body,
+    );
+    const ups = node.upAddresses;
+    const via = firstHop !== "random"
+      ? firstHop
+      : ups.length > 0
+      ? node.upByAddress.get(ups[node.rng.uint32() % ups.length]!)
+      : undefined;
+    if (!via?.up) return node.route(msg);
+    msg.hops++;
+    node.transmit(via, msg);
+  }
+
+  /** Requests of `purpose` still awaiting an answer (forgetting those too old to come). */
+  pending(purpose: ConnectPurpose): number {
+    const now = this.node.now();
+    let n = 0;
+    for (const [token, p] of this.#pending) {
+      if (now - p.sentAt > this.node.tuning.connectTimeoutMs) this.#pending.delete(token);
+      else if (p.purpose === purpose) n++;
+    }
+    return n;
+  }
+
+  /** A request delivered here: answer it and link to the requester. */
+  answer(msg: OverlayMessage): void {
+    const node = this.node;
+    const req = decodeConnectBody(msg.body, false);
+    if (!req || addressOfKey(req.sender.publicKey) !== msg.src) return void node.stats.dropped++;
+    const body = encodeConnectBody({
+      purpose: req.purpose,
+      token: req.token,
+      sender: node.selfInfo(),
+      hints: this.maintenance.nearInfos(),
+    }, true);
+    node.route(node.message(OverlayKind.ConnectReply, msg.src, 0, body));
+    const conn = node.connect(req.sender.publicKey, req.sender.endpoints);
+    if (!conn) return;
+    if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
+    if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = node.now();
+  }
+
+  /** An answer delivered here: link to the answerer and consider its neighbours. */
+  answered(msg: OverlayMessage): void {
+    const node = this.node;
+    const reply = decodeConnectBody(msg.body, true);
+    if (!reply || addressOfKey(reply.sender.publicKey) !== msg.src) {
+      return void node.stats.dropped++;
+    }
+    const pending = this.#pending.get(reply.token);
+    if (!pending) return;
+    this.#pending.delete(reply.token);
+    const conn = node.connect(reply.sender.publicKey, reply.sender.endpoints);
+    if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
+    if (pending.purpose === ConnectPurpose.Near) this.maintenance.joined();
+    this.maintenance.consider(reply.hints);
+  }
+}
