@@ -23,6 +23,8 @@ export class Connection {
   remoteFar = false;
   /** When the peer last told us we are among its nearest neighbours. */
   remoteNearAt = -Infinity;
+  /** When we closed it (it lingers a moment for messages in flight); Infinity while open. */
+  closingSince = Infinity;
   /** Its kind, as last classified. */
   kind: ConnectionKind = "other";
 

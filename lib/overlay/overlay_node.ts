@@ -211,7 +211,15 @@ export class OverlayNode {
 
   /** Closes a connection: tells the peer when `polite`, forgets the link. */
   disconnect(conn: Connection, polite: boolean): void {
-    if (polite && conn.up) this.sendOneHop(conn, OverlayKind.Close, new Uint8Array(0));
+    if (polite && conn.up) {
+      // Tell the peer, stop routing through the link, and keep it a moment longer so that
+      // messages the peer sent before it heard us still arrive (see `lingering`).
+      this.sendOneHop(conn, OverlayKind.Close, new Uint8Array(0));
+      conn.up = false;
+      conn.closingSince = this.now();
+      this.#rebuildRoutes();
+      return;
+    }
     this.conns.delete(conn.peer.keyText);
     this.links.removePeer(conn.peer);
     if (conn.up) {
@@ -249,19 +257,31 @@ export class OverlayNode {
     this.transmit(next, msg);
   }
 
+  /**
+   * The greedy decision, avoiding suspect links; when avoiding them leaves no way forward (the
+   * destination itself, or the only way, is suspect), the decision is made with them.
+   */
   #decide(msg: OverlayMessage): Connection | "deliver" | "unreachable" {
+    const first = this.#decideAvoiding(msg, this.#suspects);
+    if (first !== "deliver" && first !== "unreachable") return first;
+    return this.#suspects.size === 0 ? first : this.#decideAvoiding(msg, new Set());
+  }
+
+  #decideAvoiding(
+    msg: OverlayMessage,
+    avoid: ReadonlySet<OverlayAddress>,
+  ): Connection | "deliver" | "unreachable" {
     const notToSource = (msg.flags & FLAG_NOT_TO_SOURCE) !== 0;
     if (notToSource && msg.src === this.address) {
       // The originator itself must not be the answer: take the best of its connections.
       let best: OverlayAddress | null = null;
       for (const a of this.#upAddresses) {
-        if (this.#suspects.has(a)) continue;
+        if (avoid.has(a)) continue;
         if (best === null || compareCloseness(msg.dst, a, best) < 0) best = a;
       }
       return best === null ? "unreachable" : this.#upByAddress.get(best)!;
     }
-    let exclude: Set<OverlayAddress> | undefined = this.#suspects;
-    if (notToSource) exclude = new Set([...this.#suspects, msg.src]);
+    const exclude = notToSource ? new Set([...avoid, msg.src]) : avoid;
     const mode = (msg.flags & FLAG_NEAREST) !== 0 ? "nearest" : "exact";
     const d = nextHop(this.address, msg.dst, this.#upAddresses, mode, exclude);
     if (d.kind === "forward") return this.#upByAddress.get(d.next)!;
@@ -341,7 +361,7 @@ export class OverlayNode {
       conn = new Connection(peer, addressOfKey(peer.publicKey), this.now());
       this.conns.set(peer.keyText, conn);
     }
-    if (conn.up) return;
+    if (conn.up || Number.isFinite(conn.closingSince)) return;
     conn.up = true;
     conn.since = this.now();
     this.#rebuildRoutes();
@@ -354,6 +374,13 @@ export class OverlayNode {
     if (!conn.wantFixed) return this.disconnect(conn, false);
     conn.up = false; // the link layer keeps retrying a fixed link
     this.#rebuildRoutes();
+  }
+
+  /** Closed connections whose linger time is over are forgotten (called each round). */
+  forgetClosed(): void {
+    for (const conn of [...this.conns.values()]) {
+      if (this.now() - conn.closingSince >= this.tuning.closeLingerMs) this.disconnect(conn, false);
+    }
   }
 
   #rebuildRoutes(): void {

@@ -129,6 +129,7 @@ export class RingMaintenance {
     const now = node.now();
     const t = node.tuning;
     this.#newThisRound = 0;
+    node.forgetClosed();
     if (node.upAddresses.length === 0 && this.#bootstrap.length > 0) {
       if (now - this.#lastProbeAt >= t.joinRetryMs) this.#probeBootstrap();
     } else if (!this.#joined && now - this.#lastJoinAt >= t.joinRetryMs) {

@@ -22,6 +22,8 @@ export interface OverlayTuning {
   nearCheckMs: number;
   /** How often a joined node touches its bootstrap nodes again (to merge healed partitions). */
   bootstrapCheckMs: number;
+  /** A connection we closed is kept this long for messages already in flight to us. */
+  closeLingerMs: number;
   /** A link silent for this long is not routed through (see `OverlayNode`). */
   suspectAfterMs: number;
   /** The link layer's knobs for overlay links. */
@@ -41,5 +43,6 @@ export const DEFAULT_OVERLAY_TUNING: OverlayTuning = {
   nearCheckMs: 30_000,
   bootstrapCheckMs: 300_000,
   suspectAfterMs: 7_000,
+  closeLingerMs: 2_000,
   link: { keepaliveIntervalMs: 5_000, deadAfterMs: 15_000 },
 };
