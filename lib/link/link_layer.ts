@@ -7,16 +7,17 @@ import type { Transport } from "../transport/transport.ts";
 import {
   DATA_HEADER_BYTES,
   DATA_OVERHEAD_BYTES,
-  DATA_TAG_BYTES,
-  readCounter,
+  type DataType,
   readReceiverIndex,
-  writeDataHeader,
 } from "../wire/data_message.ts";
 import { MessageType, readMessageType, WIRE_VERSION } from "../wire/header.ts";
-import type { DataType } from "../wire/data_message.ts";
 import { mac1Key } from "../wire/handshake_messages.ts";
-import { DEFAULT_LINK_TUNING, type LinkTuning, REJECT_AFTER_MESSAGES } from "./constants.ts";
-import { REJECT_AFTER_TIME_MS } from "./constants.ts";
+import {
+  DEFAULT_LINK_TUNING,
+  type LinkTuning,
+  REJECT_AFTER_MESSAGES,
+  REJECT_AFTER_TIME_MS,
+} from "./constants.ts";
 import { type DropCounters, newDropCounters } from "./drop_counters.ts";
 import { Handshaker } from "./handshaker.ts";
 import { type KeyAnswerHandler, KeyProber } from "./key_prober.ts";
@@ -56,18 +57,6 @@ const DEFAULT_MAX_PEERS = 1024;
 
 /** Receives overlay messages (a view valid only during the call) from an authenticated peer. */
 export type OverlayMessageHandler = (peer: Peer, message: Uint8Array) => void;
-
-let scratch = new Uint8Array(2048);
-
-/**
- * A view of `size` bytes of a buffer shared by every link layer in the process (one thread): a
- * message is sealed into it and copied out by `Transport.send` before anything else runs. One
- * shared buffer rather than one per link layer keeps a simulator with 10,000 nodes small.
- */
-function sealScratch(size: number): Uint8Array {
-  if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
-  return scratch.subarray(0, size);
-}
 
 /** A session found by its local index. */
 interface IndexEntry {
@@ -288,26 +277,7 @@ export class LinkLayer {
   }
 
   #seal(peer: Peer, session: Session, packet: Uint8Array, now: number, type: DataType): void {
-    const buf = packet.buffer as ArrayBuffer;
-    const inPlace = packet.byteOffset >= DATA_HEADER_BYTES &&
-      packet.byteOffset + packet.length + DATA_TAG_BYTES <= buf.byteLength;
-    let msg: Uint8Array;
-    if (inPlace) {
-      msg = new Uint8Array(buf, packet.byteOffset - DATA_HEADER_BYTES, packet.length + 32);
-    } else {
-      msg = sealScratch(packet.length + DATA_OVERHEAD_BYTES);
-      msg.set(packet, DATA_HEADER_BYTES);
-    }
-    const counter = session.sendCounter++;
-    writeDataHeader(msg, type, session.remoteIndex, counter);
-    const body = msg.subarray(DATA_HEADER_BYTES);
-    this.#opts.aead.seal(
-      session.sendKey,
-      counter,
-      msg.subarray(0, DATA_HEADER_BYTES),
-      body.subarray(0, packet.length),
-      body,
-    );
+    const msg = session.seal(this.#opts.aead, packet, type);
     peer.counters.txPackets++;
     peer.counters.txBytes += packet.length;
     peer.lastSentAt = now;
@@ -351,30 +321,11 @@ export class LinkLayer {
       return;
     }
     const { peer, session } = entry;
-    const counter = readCounter(data);
-    if (!session.replay.mayAccept(counter)) {
-      this.drops.replayed++;
-      return;
-    }
     const now = this.#opts.clock.now();
-    if (session.age(now) >= REJECT_AFTER_TIME_MS) {
-      this.drops.unknownSession++;
-      return;
-    }
-    const body = data.subarray(DATA_HEADER_BYTES);
-    const n = this.#opts.aead.open(
-      session.recvKey,
-      counter,
-      data.subarray(0, DATA_HEADER_BYTES),
-      body,
-      body,
-    );
-    if (n < 0) {
-      this.drops.unauthenticated++;
-      return;
-    }
-    if (!session.replay.accept(counter)) {
-      this.drops.replayed++;
+    const n = session.open(this.#opts.aead, data, now);
+    if (typeof n !== "number") {
+      if (n === "expired") this.drops.unknownSession++;
+      else this.drops[n]++;
       return;
     }
     peer.lastReceivedAt = now;
@@ -383,8 +334,9 @@ export class LinkLayer {
     if (n === 0) return; // keepalive
     peer.counters.rxPackets++;
     peer.counters.rxBytes += n;
-    if (data[1] === MessageType.Data) this.#onPacket(peer, body.subarray(0, n));
-    else this.#onOverlay(peer, body.subarray(0, n));
+    const plaintext = data.subarray(DATA_HEADER_BYTES, DATA_HEADER_BYTES + n);
+    if (data[1] === MessageType.Data) this.#onPacket(peer, plaintext);
+    else this.#onOverlay(peer, plaintext);
   }
 
   /** Makes `session` usable; `role` says which side of its handshake we were. */
@@ -460,19 +412,14 @@ export class LinkLayer {
 
   #expireSessions(peer: Peer, now: number): void {
     const wasUp = peer.current !== null;
-    for (const slot of ["previous", "current", "next"] as const) {
-      const s = peer[slot];
-      if (s && s.age(now) >= REJECT_AFTER_TIME_MS) {
-        this.#bySession.delete(s.localIndex);
-        peer[slot] = null;
-      }
+    for (const s of peer.removeSessions((s) => s.age(now) >= REJECT_AFTER_TIME_MS)) {
+      this.#bySession.delete(s.localIndex);
     }
     if (wasUp && peer.current === null) this.#onPeerDown(peer);
   }
 
   #dropSessions(peer: Peer): void {
-    for (const s of peer.sessions()) this.#bySession.delete(s.localIndex);
-    peer.current = peer.previous = peer.next = null;
+    for (const s of peer.removeSessions(() => true)) this.#bySession.delete(s.localIndex);
     peer.lastReceivedAt = -Infinity;
   }
 }

@@ -55,6 +55,19 @@ export class Peer {
     this.endpoint = endpoint;
   }
 
+  /** Removes the sessions for which `doomed` is true and returns them. */
+  removeSessions(doomed: (s: Session) => boolean): Session[] {
+    const removed: Session[] = [];
+    for (const slot of ["previous", "current", "next"] as const) {
+      const s = this[slot];
+      if (s && doomed(s)) {
+        removed.push(s);
+        this[slot] = null;
+      }
+    }
+    return removed;
+  }
+
   /** All sessions this peer holds, newest first. */
   sessions(): Session[] {
     return [this.next, this.current, this.previous].filter((s): s is Session => s !== null);
