@@ -58,6 +58,31 @@ const DEFAULT_MAX_PEERS = 1024;
 /** Receives overlay messages (a view valid only during the call) from an authenticated peer. */
 export type OverlayMessageHandler = (peer: Peer, message: Uint8Array) => void;
 
+/**
+ * `x25519` with DH(our static key, a peer's static key) remembered per peer: it is the same in
+ * every handshake with that peer (one X25519 of four saved per handshake on each side). The
+ * result is copied out, since Noise wipes the shared secrets it uses.
+ */
+function withStaticCache(x25519: X25519, identity: KeyPair, maxPeers?: number): X25519 {
+  const cache = new Map<string, Uint8Array>();
+  const limit = 2 * (maxPeers ?? DEFAULT_MAX_PEERS);
+  return {
+    name: x25519.name,
+    publicKeyOf: (privateKey) => x25519.publicKeyOf(privateKey),
+    dh(privateKey, publicKey) {
+      if (privateKey !== identity.privateKey) return x25519.dh(privateKey, publicKey);
+      const key = publicKey.toHex();
+      let shared = cache.get(key);
+      if (!shared) {
+        shared = x25519.dh(privateKey, publicKey);
+        if (cache.size >= limit) cache.clear();
+        cache.set(key, shared);
+      }
+      return shared.slice();
+    },
+  };
+}
+
 /** A session found by its local index. */
 interface IndexEntry {
   peer: Peer;
@@ -104,7 +129,7 @@ export class LinkLayer {
     this.#handshaker = new Handshaker({
       limiter,
       identity: opts.identity,
-      x25519: opts.x25519 ?? nodeX25519,
+      x25519: withStaticCache(opts.x25519 ?? nodeX25519, opts.identity, opts.maxPeers),
       aead: opts.aead,
       psk: opts.psk,
       clock: opts.clock,
