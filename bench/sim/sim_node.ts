@@ -5,12 +5,8 @@
  *
  * @module
  */
-import type { Clock, Rng } from "../../lib/clock/clock.ts";
-import type { Aead } from "../../lib/crypto/aead.ts";
-import type { KeyPair, X25519 } from "../../lib/crypto/x25519.ts";
-import type { Logger } from "../../lib/log.ts";
+import type { LinkEnvironment } from "../../lib/link/link_layer.ts";
 import type { Endpoint } from "../../lib/transport/endpoint.ts";
-import type { Transport } from "../../lib/transport/transport.ts";
 
 /** A routed message as handed to the application at its destination. */
 export interface SimDelivery {
@@ -59,17 +55,7 @@ export interface SimNode {
 }
 
 /** Everything a simulated node is built from (`OverlayNodeOptions` minus tuning). */
-export interface SimNodeParts {
-  identity: KeyPair;
-  psk: Uint8Array;
-  transport: Transport;
-  clock: Clock;
-  rng: Rng;
-  aead: Aead;
-  /** X25519 for handshakes (absent: the node's default). */
-  x25519?: X25519;
-  logger: Logger;
-}
+export type SimNodeParts = LinkEnvironment;
 
 /** Builds one node from its parts (closing over tuning and any other choices). */
 export type SimNodeFactory = (parts: SimNodeParts) => SimNode;

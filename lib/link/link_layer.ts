@@ -28,8 +28,8 @@ import type { Session } from "./session.ts";
 /** Receives decrypted packets (a view valid only during the call) from an authenticated peer. */
 export type LinkPacketHandler = (peer: Peer, packet: Uint8Array) => void;
 
-/** What a `LinkLayer` needs from its host. */
-export interface LinkLayerOptions {
+/** What a node's links are made of: its keys, the network secret, and its seams. */
+export interface LinkEnvironment {
   identity: KeyPair;
   /** The network pre-shared key (32 bytes; zeros when the network has no secret). */
   psk: Uint8Array;
@@ -40,6 +40,10 @@ export interface LinkLayerOptions {
   /** X25519 for handshakes (default: node:crypto's). */
   x25519?: X25519;
   logger: Logger;
+}
+
+/** What a `LinkLayer` needs from its host. */
+export interface LinkLayerOptions extends LinkEnvironment {
   tuning?: Partial<LinkTuning>;
   /** Our virtual IPv4 address (u32) and prefix, announced in handshakes; null when none yet. */
   virtualIp?: { ip: number; prefix: number } | null;

@@ -1,11 +1,7 @@
-import type { Clock, Rng, TimerHandle } from "../clock/clock.ts";
-import type { Aead } from "../crypto/aead.ts";
-import type { KeyPair, X25519 } from "../crypto/x25519.ts";
-import { LinkLayer } from "../link/link_layer.ts";
+import type { Rng, TimerHandle } from "../clock/clock.ts";
+import { type LinkEnvironment, LinkLayer } from "../link/link_layer.ts";
 import type { Peer } from "../link/peer.ts";
-import type { Logger } from "../log.ts";
 import type { Endpoint } from "../transport/endpoint.ts";
-import type { Transport } from "../transport/transport.ts";
 import { addressOfKey, addressToHex, type OverlayAddress } from "./address.ts";
 import { Connection } from "./connection.ts";
 import type { ConnectPurpose } from "./ctm_body.ts";
@@ -29,16 +25,7 @@ import type { OverlayStatus } from "./overlay_status.ts";
 import { overlayStatus } from "./overlay_status.ts";
 
 /** What an `OverlayNode` needs from its host. */
-export interface OverlayNodeOptions {
-  identity: KeyPair;
-  psk: Uint8Array;
-  transport: Transport;
-  clock: Clock;
-  rng: Rng;
-  aead: Aead;
-  /** X25519 for handshakes (default: node:crypto's). */
-  x25519?: X25519;
-  logger: Logger;
+export interface OverlayNodeOptions extends LinkEnvironment {
   tuning?: Partial<OverlayTuning>;
 }
 
