@@ -1,9 +1,6 @@
-import type { Clock, Rng, TimerHandle } from "../clock/clock.ts";
-import type { Aead } from "../crypto/aead.ts";
-import { type KeyPair, nodeX25519, type X25519 } from "../crypto/x25519.ts";
-import type { Logger } from "../log.ts";
+import type { TimerHandle } from "../clock/clock.ts";
+import { nodeX25519 } from "../crypto/x25519.ts";
 import { type Endpoint, sameEndpoint } from "../transport/endpoint.ts";
-import type { Transport } from "../transport/transport.ts";
 import {
   DATA_HEADER_BYTES,
   DATA_OVERHEAD_BYTES,
@@ -23,69 +20,16 @@ import { Handshaker } from "./handshaker.ts";
 import { type KeyAnswerHandler, KeyProber } from "./key_prober.ts";
 import { TokenBucket } from "./rate_limiter.ts";
 import { Peer } from "./peer.ts";
+import { DEFAULT_MAX_PEERS, type LinkLayerOptions } from "./link_options.ts";
+export type { LinkEnvironment, LinkLayerOptions } from "./link_options.ts";
+import { withStaticCache } from "./static_dh_cache.ts";
 import type { Session } from "./session.ts";
 
 /** Receives decrypted packets (a view valid only during the call) from an authenticated peer. */
 export type LinkPacketHandler = (peer: Peer, packet: Uint8Array) => void;
 
-/** What a node's links are made of: its keys, the network secret, and its seams. */
-export interface LinkEnvironment {
-  identity: KeyPair;
-  /** The network pre-shared key (32 bytes; zeros when the network has no secret). */
-  psk: Uint8Array;
-  transport: Transport;
-  clock: Clock;
-  rng: Rng;
-  aead: Aead;
-  /** X25519 for handshakes (default: node:crypto's). */
-  x25519?: X25519;
-  logger: Logger;
-}
-
-/** What a `LinkLayer` needs from its host. */
-export interface LinkLayerOptions extends LinkEnvironment {
-  tuning?: Partial<LinkTuning>;
-  /** Our virtual IPv4 address (u32) and prefix, announced in handshakes; null when none yet. */
-  virtualIp?: { ip: number; prefix: number } | null;
-  /**
-   * Accept handshakes from keys that are not peers yet (overlay members; the network secret
-   * still guards the door), up to `maxPeers` peers in all. Default false: configured peers only.
-   */
-  acceptUnknownPeers?: boolean;
-  /** The most peers this link layer keeps (default 1024). */
-  maxPeers?: number;
-}
-
-/** Default of `LinkLayerOptions.maxPeers`. */
-const DEFAULT_MAX_PEERS = 1024;
-
 /** Receives overlay messages (a view valid only during the call) from an authenticated peer. */
 export type OverlayMessageHandler = (peer: Peer, message: Uint8Array) => void;
-
-/**
- * `x25519` with DH(our static key, a peer's static key) remembered per peer: it is the same in
- * every handshake with that peer (one X25519 of four saved per handshake on each side). The
- * result is copied out, since Noise wipes the shared secrets it uses.
- */
-function withStaticCache(x25519: X25519, identity: KeyPair, maxPeers?: number): X25519 {
-  const cache = new Map<string, Uint8Array>();
-  const limit = 2 * (maxPeers ?? DEFAULT_MAX_PEERS);
-  return {
-    name: x25519.name,
-    publicKeyOf: (privateKey) => x25519.publicKeyOf(privateKey),
-    dh(privateKey, publicKey) {
-      if (privateKey !== identity.privateKey) return x25519.dh(privateKey, publicKey);
-      const key = publicKey.toHex();
-      let shared = cache.get(key);
-      if (!shared) {
-        shared = x25519.dh(privateKey, publicKey);
-        if (cache.size >= limit) cache.clear();
-        cache.set(key, shared);
-      }
-      return shared.slice();
-    },
-  };
-}
 
 /** A session found by its local index. */
 interface IndexEntry {
@@ -133,7 +77,11 @@ export class LinkLayer {
     this.#handshaker = new Handshaker({
       limiter,
       identity: opts.identity,
-      x25519: withStaticCache(opts.x25519 ?? nodeX25519, opts.identity, opts.maxPeers),
+      x25519: withStaticCache(
+        opts.x25519 ?? nodeX25519,
+        opts.identity,
+        2 * (opts.maxPeers ?? DEFAULT_MAX_PEERS),
+      ),
       aead: opts.aead,
       psk: opts.psk,
       clock: opts.clock,
