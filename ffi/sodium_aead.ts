@@ -8,42 +8,7 @@
  * (`out` aliasing the input at the same offset) is supported by libsodium for both directions.
  */
 import { AEAD_TAG_BYTES, NonceAead } from "../lib/crypto/aead.ts";
-
-const SYMBOLS = {
-  sodium_init: { parameters: [], result: "i32" },
-  // int encrypt(c, clen_p, m, mlen, ad, adlen, nsec, npub, k)
-  crypto_aead_chacha20poly1305_ietf_encrypt: {
-    parameters: [
-      "buffer",
-      "pointer",
-      "buffer",
-      "u64",
-      "buffer",
-      "u64",
-      "pointer",
-      "buffer",
-      "buffer",
-    ],
-    result: "i32",
-  },
-  // int decrypt(m, mlen_p, nsec, c, clen, ad, adlen, npub, k)
-  crypto_aead_chacha20poly1305_ietf_decrypt: {
-    parameters: [
-      "buffer",
-      "pointer",
-      "pointer",
-      "buffer",
-      "u64",
-      "buffer",
-      "u64",
-      "buffer",
-      "buffer",
-    ],
-    result: "i32",
-  },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-type Sodium = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+import { type Sodium, sodium } from "./libsodium.ts";
 
 /** Lengths up to this many bytes get a cached BigInt (covers any UDP datagram plus tag). */
 const CACHED_LENGTHS = 65_536 + AEAD_TAG_BYTES;
@@ -57,33 +22,6 @@ const lengthCache: bigint[] = [];
 function u64(n: number): bigint {
   if (n < CACHED_LENGTHS) return lengthCache[n] ??= BigInt(n);
   return BigInt(n);
-}
-
-/** Shared libraries tried, in order. */
-export const LIBSODIUM_NAMES: readonly string[] = ["libsodium.so.23", "libsodium.so"];
-
-let bound: Sodium | undefined;
-
-/** Binds libsodium on first use; throws a one-line Error when it cannot be loaded. */
-function sodium(): Sodium {
-  if (bound) return bound;
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-  let lastError: unknown;
-  for (const name of LIBSODIUM_NAMES) {
-    try {
-      lib = Deno.dlopen(name, SYMBOLS);
-      break;
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  if (!lib) throw new Error("Cannot load libsodium", { cause: lastError });
-  if (lib.symbols.sodium_init() < 0) {
-    lib.close();
-    throw new Error("sodium_init failed");
-  }
-  bound = lib.symbols;
-  return bound;
 }
 
 /** ChaCha20-Poly1305 through libsodium; see `Aead` in lib/crypto/aead.ts for the contract. */

@@ -4,25 +4,7 @@
  */
 import { WeakKeyError, type X25519, X25519_KEY_BYTES } from "../lib/crypto/x25519.ts";
 import { nodeX25519 } from "../lib/crypto/x25519.ts";
-
-const SYMBOLS = {
-  sodium_init: { parameters: [], result: "i32" },
-  crypto_scalarmult: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
-  crypto_scalarmult_base: { parameters: ["buffer", "buffer"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-function bind(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  for (const name of ["libsodium.so.23", "libsodium.so"]) {
-    try {
-      const lib = Deno.dlopen(name, SYMBOLS);
-      if (lib.symbols.sodium_init() >= 0) return lib.symbols;
-      lib.close();
-    } catch {
-      // try the next name
-    }
-  }
-  throw new Error("Cannot load libsodium");
-}
+import { sodium } from "./libsodium.ts";
 
 function checkLength(key: Uint8Array): void {
   if (key.length !== X25519_KEY_BYTES) throw new RangeError("X25519 keys are 32 bytes");
@@ -30,7 +12,7 @@ function checkLength(key: Uint8Array): void {
 
 /** libsodium's X25519; throws when libsodium cannot be loaded. */
 export function sodiumX25519(): X25519 {
-  const c = bind();
+  const c = sodium();
   return {
     name: "libsodium",
     publicKeyOf(privateKey) {
