@@ -18,7 +18,7 @@ import { addressFromBytes, addressToBytes, type OverlayAddress } from "./address
  * ```
  * flags: bit 0 = nearest (deliver at the node closest to the destination; else exact), bit 1 =
  * not to the source (the closest node other than the sender: how a joining node finds the node
- * that will be its neighbour). `hops` counts forwards so far; a message is dropped when it
+ * that will be its neighbour), bit 2 = second chance taken. `hops` counts forwards so far; a message is dropped when it
  * reaches `ttl`.
  */
 
@@ -46,6 +46,8 @@ export const OverlayKind = {
 export const FLAG_NEAREST = 1;
 /** Flag: never deliver at (or through) the source itself. */
 export const FLAG_NOT_TO_SOURCE = 2;
+/** Flag: an exact-mode message already had its second chance (see `OverlayNode.route`). */
+export const FLAG_SECOND_CHANCE = 4;
 /** Bytes before the body. */
 export const OVERLAY_HEADER_BYTES = 44;
 /** Default hop limit. */

@@ -2,7 +2,7 @@ import type { Rng, TimerHandle } from "../clock/clock.ts";
 import { type LinkEnvironment, LinkLayer } from "../link/link_layer.ts";
 import type { Peer } from "../link/peer.ts";
 import type { Endpoint } from "../transport/endpoint.ts";
-import { addressOfKey, addressToHex, type OverlayAddress } from "./address.ts";
+import { addressOfKey, addressToHex, type OverlayAddress, RING_SIZE } from "./address.ts";
 import { Connection } from "./connection.ts";
 import type { ConnectPurpose } from "./ctm_body.ts";
 import { ConnectToMe } from "./connect_to_me.ts";
@@ -15,10 +15,11 @@ import {
   encodeOverlayMessage,
   FLAG_NEAREST,
   FLAG_NOT_TO_SOURCE,
+  FLAG_SECOND_CHANCE,
   OverlayKind,
   type OverlayMessage,
 } from "./overlay_message.ts";
-import { compareCloseness } from "./ring.ts";
+import { clockwiseDistance, compareCloseness } from "./ring.ts";
 import { RingMaintenance } from "./ring_maintenance.ts";
 import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
 import type { OverlayStatus } from "./overlay_status.ts";
@@ -239,9 +240,33 @@ export class OverlayNode {
     if (msg.hops >= msg.ttl) return void this.stats.dropped++;
     const next = this.#decide(msg);
     if (next === "deliver") return this.#deliver(msg);
-    if (next === "unreachable") return this.#unreachable(msg);
+    if (next === "unreachable") {
+      if (!this.#secondChance(msg)) this.#unreachable(msg);
+      return;
+    }
     msg.hops++;
     this.transmit(next, msg);
+  }
+
+  /**
+   * An exact-mode message stops here, the closest node we know to a destination we do not
+   * know. A node that joined a moment ago may be linked to its neighbour on the far side only:
+   * once, hand the message to our nearest connection beyond the destination. True if sent.
+   */
+  #secondChance(msg: OverlayMessage): boolean {
+    if ((msg.flags & (FLAG_NEAREST | FLAG_SECOND_CHANCE)) !== 0) return false;
+    const clockwise = clockwiseDistance(this.address, msg.dst) < RING_SIZE / 2n;
+    let best: OverlayAddress | null = null;
+    let bestDistance = RING_SIZE;
+    for (const a of this.#upAddresses) {
+      const d = clockwise ? clockwiseDistance(msg.dst, a) : clockwiseDistance(a, msg.dst);
+      if (d < bestDistance) [best, bestDistance] = [a, d];
+    }
+    if (best === null) return false;
+    msg.flags |= FLAG_SECOND_CHANCE;
+    msg.hops++;
+    this.transmit(this.#upByAddress.get(best)!, msg);
+    return true;
   }
 
   /**
