@@ -72,4 +72,47 @@ export interface AgentStatus {
   drops: DropCounters;
   /** The AEAD in use, e.g. "chacha20-poly1305". */
   aead: string;
+  /** The virtual address lease (DHCP over the DHT). */
+  lease: LeaseStatus;
+  /** What the resolver knows: virtual IP -> owner. */
+  resolver: ResolverStatus;
+  /** This node's share of the DHT. */
+  dht: DhtStatusSummary;
+  /** Virtual-IP packets the router forwarded or dropped, by reason. */
+  router: Record<string, number>;
+}
+
+/** The lease part of the status. */
+export interface LeaseStatus {
+  /** "waiting" (to join the ring), "claiming", "bound", "refused" or "released". */
+  state: string;
+  /** The network name (the DHT namespace of its leases). */
+  network: string;
+  /** The subnet, `A.B.C.D/P`. */
+  subnet: string;
+  /** The leased address, `IP/PREFIX`, or null. */
+  address: string | null;
+  /** Milliseconds until the lease runs out unless renewed, or null. */
+  expiresInMs: number | null;
+  /** Addresses found taken while claiming. */
+  collisions: number;
+}
+
+/** The resolver part of the status. */
+export interface ResolverStatus {
+  entries: { ip: string; owner: string | null; kind: string; expiresInMs: number }[];
+  hits: number;
+  misses: number;
+  lookups: number;
+}
+
+/** The DHT part of the status. */
+export interface DhtStatusSummary {
+  /** Records this node holds as a replica (tombstones included). */
+  records: number;
+  requests: number;
+  coordinated: number;
+  replicaRequests: number;
+  handoffsReceived: number;
+  dropped: number;
 }

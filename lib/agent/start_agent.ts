@@ -9,8 +9,13 @@ import { OverlayNode } from "../overlay/overlay_node.ts";
 import { loadFastX25519 } from "../../ffi/sodium_x25519.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint } from "../transport/endpoint.ts";
-import { ipv4ToNumber } from "../vnet/ipv4.ts";
-import { StaticRouter } from "../vnet/static_router.ts";
+import { ipv4ToNumber, numberToIpv4 } from "../vnet/ipv4.ts";
+import { OverlayRouter } from "../vnet/overlay_router.ts";
+import { IpResolver } from "../vnet/ip_resolver.ts";
+import { ResolverCache } from "../vnet/resolver_cache.ts";
+import { DhtNode } from "../dht/dht_node.ts";
+import { LeaseClient } from "../dhcp/lease_client.ts";
+import { XEDDSA_RANDOM_BYTES, xeddsaSign, xeddsaVerify } from "../crypto/xeddsa.ts";
 import type { AgentStatus } from "./agent_status.ts";
 import { agentStatus } from "./status_of.ts";
 import { DATA_OVERHEAD_BYTES } from "../wire/data_message.ts";
@@ -33,8 +38,12 @@ export interface RunningAgent {
   readonly closed: Promise<void>;
 }
 
-/** Room for the biggest IPv4/IPv6 + UDP headers around a data message. */
+/** Room for the biggest IPv4/IPv6 + UDP headers, or the overlay header, around a data message. */
 const DATAGRAM_SLACK_BYTES = 64;
+/** Overlay control messages (DHT, ring maintenance) fit this, whatever the TUN MTU. */
+const MIN_DATAGRAM_PAYLOAD_BYTES = 1280;
+/** How long a clean exit waits for the lease release to be acknowledged. */
+const RELEASE_WAIT_MS = 1_500;
 
 /**
  * Starts the agent: binds the UDP socket, creates the TUN interface, and links to the configured
@@ -48,14 +57,12 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
   const opened: { close(): void }[] = [];
   try {
     const transport = UdpTransport.bind(loop, config.listen, {
-      slotBytes: config.mtu + DATA_OVERHEAD_BYTES + DATAGRAM_SLACK_BYTES,
+      slotBytes: Math.max(config.mtu, MIN_DATAGRAM_PAYLOAD_BYTES) + DATA_OVERHEAD_BYTES +
+        DATAGRAM_SLACK_BYTES,
     });
     opened.push(transport);
-    const tun = TunDevice.open(loop, {
-      name: config.tunName,
-      mtu: config.mtu,
-      address: config.address,
-    });
+    // The address comes with the lease (a static --address too: it is claimed first).
+    const tun = TunDevice.open(loop, { name: config.tunName, mtu: config.mtu });
     opened.push(tun);
     const clock = new RealClock();
     const aead = loadFastAead();
@@ -69,19 +76,53 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       x25519: loadFastX25519(),
       logger,
     });
-    const links = node.links;
-    if (config.address) {
-      links.setVirtualIp({ ip: ipv4ToNumber(config.address.ip), prefix: config.address.prefix });
-    }
-    const router = new StaticRouter(tun, links);
+    const rng = new SecureRng();
+    const dht = new DhtNode({
+      host: node,
+      signer: {
+        publicKey: identity.publicKey,
+        sign: (m) =>
+          xeddsaSign(identity.privateKey, m, rng.fill(new Uint8Array(XEDDSA_RANDOM_BYTES))),
+      },
+      verify: xeddsaVerify,
+    });
+    const resolver = new IpResolver(dht, new ResolverCache(), clock, config.network);
+    const router = new OverlayRouter(tun, node, resolver, config.subnet);
+    let refused: Error | null = null;
+    let failAgent: (err: Error) => void = () => {};
+    const failed = new Promise<never>((_, reject) => failAgent = reject);
+    const lease = new LeaseClient({
+      dht,
+      clock,
+      rng,
+      network: config.network,
+      subnet: config.subnet,
+      publicKey: identity.publicKey,
+      staticIp: config.address ? ipv4ToNumber(config.address.ip) : undefined,
+      ready: () => node.joined,
+      onLease: (held) => {
+        router.setOwnIp(held?.ip ?? null);
+        node.links.setVirtualIp(held ? { ip: held.ip, prefix: held.prefix } : null);
+        if (!held) return logger.warn("lost the address lease; claiming another");
+        tun.setAddress(numberToIpv4(held.ip), held.prefix);
+        logger.info(`address ${LeaseClient.format(held)} leased (network ${config.network})`);
+      },
+      onRefused: (ip, owner) => {
+        const who = owner ? `the node with key ${owner.toBase64()}` : "another node";
+        refused = new Error(`Address ${numberToIpv4(ip)} is taken by ${who}`);
+        failAgent(refused); // settles `closed` first: the agent failed, it did not just stop
+        void close();
+      },
+    });
     for (const peer of config.peers) node.connectFixed(peer.publicKey, peer.endpoint);
     node.start(config.bootstrap);
+    lease.start();
     const startedAt = clock.now();
-    const address = config.address ? `${config.address.ip}/${config.address.prefix}` : null;
     const listening = formatEndpoint(transport.localEndpoint);
     logger.info(
       `ipop ${VERSION} up: key ${identity.publicKey.toBase64()}, tun ${tun.name} ` +
-        `${address ?? "(no address)"}, listening on ${listening}, ` +
+        `(address ${config.address ? config.address.ip : "by DHCP"} in ${config.network}), ` +
+        `listening on ${listening}, ` +
         `${config.peers.length} fixed peer(s), ${config.bootstrap.length} bootstrap(s), ` +
         `overlay address ${node.status().address}, aead ${aead.name}`,
     );
@@ -89,6 +130,9 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
+        if (!refused) await releaseLease(lease, clock);
+        lease.close();
+        dht.close();
         node.leave(); // tells the neighbours first
         transport.flush();
         tun.close();
@@ -97,7 +141,7 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       })();
       return closing;
     };
-    const closed = loop.run();
+    const closed = Promise.race([loop.run(), failed]);
     return Promise.resolve({
       status: () =>
         agentStatus({
@@ -106,10 +150,14 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
           now: clock.now(),
           transport,
           tun,
-          address,
           node,
           router,
           aeadName: aead.name,
+          dht,
+          lease,
+          resolver,
+          network: config.network,
+          subnet: config.subnet,
         }),
       close,
       closed,
@@ -119,4 +167,15 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
     void loop.stop();
     throw err;
   }
+}
+
+/** Releases the lease (a DHT delete), waiting at most `RELEASE_WAIT_MS` for the answer. */
+function releaseLease(lease: LeaseClient, clock: RealClock): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(RELEASE_WAIT_MS, resolve);
+    lease.release(() => {
+      timer.cancel();
+      resolve();
+    });
+  });
 }

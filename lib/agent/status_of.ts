@@ -5,7 +5,13 @@ import type { Peer } from "../link/peer.ts";
 import { formatEndpoint } from "../transport/endpoint.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Tun } from "../tun/tun.ts";
-import type { StaticRouter } from "../vnet/static_router.ts";
+import type { DhtNode } from "../dht/dht_node.ts";
+import { LeaseClient } from "../dhcp/lease_client.ts";
+import { formatSubnet, type Subnet } from "../dhcp/subnet.ts";
+import { addressToHex } from "../overlay/address.ts";
+import type { IpResolver } from "../vnet/ip_resolver.ts";
+import { numberToIpv4 } from "../vnet/ipv4.ts";
+import type { OverlayRouter } from "../vnet/overlay_router.ts";
 import type { AgentStatus, PeerStatus } from "./agent_status.ts";
 import { VERSION } from "../version.ts";
 
@@ -16,10 +22,14 @@ export interface StatusSources {
   now: number;
   transport: Transport;
   tun: Tun | null;
-  address: string | null;
   node: OverlayNode;
-  router: StaticRouter;
+  router: OverlayRouter;
   aeadName: string;
+  dht: DhtNode;
+  lease: LeaseClient;
+  resolver: IpResolver;
+  network: string;
+  subnet: Subnet;
 }
 
 function peerStatus(peer: Peer, now: number): PeerStatus {
@@ -41,6 +51,8 @@ export function agentStatus(s: StatusSources): AgentStatus {
   const overlay = s.node.status();
   const r = s.router.counters;
   const t = s.transport.stats;
+  const lease = s.lease.lease;
+  const cache = s.resolver.cache;
   return {
     version: VERSION,
     publicKey: s.identity.publicKey.toBase64(),
@@ -50,7 +62,7 @@ export function agentStatus(s: StatusSources): AgentStatus {
       ? {
         name: s.tun.name,
         mtu: s.tun.mtu,
-        address: s.address,
+        address: lease ? LeaseClient.format(lease) : null,
         packetsRead: s.tun.stats.packetsRead,
         packetsWritten: s.tun.stats.packetsWritten,
         writeDrops: s.tun.stats.writeDrops,
@@ -74,5 +86,26 @@ export function agentStatus(s: StatusSources): AgentStatus {
       total: totalDrops(d) + r.malformed + r.spoofed,
     },
     aead: s.aeadName,
+    lease: {
+      state: s.lease.state,
+      network: s.network,
+      subnet: formatSubnet(s.subnet),
+      address: lease ? LeaseClient.format(lease) : null,
+      expiresInMs: lease ? Math.max(0, Math.round(lease.expiresAt - s.now)) : null,
+      collisions: s.lease.collisions,
+    },
+    resolver: {
+      entries: cache.entries(s.now).map((e) => ({
+        ip: numberToIpv4(e.ip),
+        owner: e.owner === null ? null : addressToHex(e.owner),
+        kind: e.kind,
+        expiresInMs: Math.round(e.expiresInMs),
+      })),
+      hits: cache.hits,
+      misses: cache.misses,
+      lookups: s.resolver.stats.lookups,
+    },
+    dht: { records: s.dht.store.size, ...s.dht.stats },
+    router: { ...r },
   };
 }

@@ -40,7 +40,14 @@ export const OverlayKind = {
   Close: 7,
   /** My neighbour list, in answer to a Neighbours from a node that is not among mine. One hop. */
   NeighboursAnswer: 8,
+  /** A DHT message (body: `lib/dht/dht_message.ts`). Routed. */
+  Dht: 9,
+  /** An IPv4 packet between virtual addresses (body: the packet). Routed exactly. */
+  Ip: 10,
 } as const;
+
+/** The routed kinds a service above the overlay receives through `OverlayNode.onKind`. */
+export type ServiceKind = typeof OverlayKind.Dht | typeof OverlayKind.Ip;
 
 /** Flag: deliver at the node nearest to the destination. */
 export const FLAG_NEAREST = 1;
@@ -81,7 +88,7 @@ export function encodeOverlayMessage(m: OverlayMessage): Uint8Array {
 export function decodeOverlayMessage(bytes: Uint8Array): OverlayMessage | null {
   if (bytes.length < OVERLAY_HEADER_BYTES) return null;
   const kind = bytes[0]!;
-  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.NeighboursAnswer) return null;
+  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.Ip) return null;
   return {
     kind,
     flags: bytes[1]!,

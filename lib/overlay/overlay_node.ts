@@ -1,4 +1,4 @@
-import type { Rng, TimerHandle } from "../clock/clock.ts";
+import type { Clock, Rng, TimerHandle } from "../clock/clock.ts";
 import { type LinkEnvironment, LinkLayer } from "../link/link_layer.ts";
 import type { Peer } from "../link/peer.ts";
 import type { Endpoint } from "../transport/endpoint.ts";
@@ -18,6 +18,7 @@ import {
   FLAG_SECOND_CHANCE,
   OverlayKind,
   type OverlayMessage,
+  type ServiceKind,
 } from "./overlay_message.ts";
 import { clockwiseDistance, compareCloseness } from "./ring.ts";
 import { RingMaintenance } from "./ring_maintenance.ts";
@@ -78,6 +79,7 @@ export class OverlayNode {
   #suspects = new Set<OverlayAddress>();
   #upAddresses: OverlayAddress[] = [];
   #onDeliver: (d: Delivery) => void = () => {};
+  readonly #services = new Map<number, (d: Delivery) => void>();
   #onUnreachable: (m: { dst: OverlayAddress; payload: Uint8Array }) => void = () => {};
   #timer: TimerHandle | null = null;
   #closed = false;
@@ -114,6 +116,34 @@ export class OverlayNode {
   /** Sets the receiver of routed messages delivered here. */
   onDeliver(handler: (d: Delivery) => void): void {
     this.#onDeliver = handler;
+  }
+
+  /** Sets the receiver of routed messages of a service kind (DHT, IP) delivered here. */
+  onKind(kind: ServiceKind, handler: (d: Delivery) => void): void {
+    this.#services.set(kind, handler);
+  }
+
+  /**
+   * Routes a service message to `dst`. Delivery here (we are the destination, or the nearest
+   * node) calls the handler synchronously, inside this call.
+   */
+  sendKind(
+    kind: ServiceKind,
+    dst: OverlayAddress,
+    mode: "exact" | "nearest",
+    body: Uint8Array,
+  ): void {
+    this.route(this.message(kind, dst, mode === "nearest" ? FLAG_NEAREST : 0, body));
+  }
+
+  /** True once the node has joined the ring (its join request was answered), or founded it. */
+  get joined(): boolean {
+    return this.#maintenance.isJoined;
+  }
+
+  /** The clock the node runs on. */
+  get clock(): Clock {
+    return this.#opts.clock;
   }
 
   /** Sets the receiver of "unreachable" answers to exact-mode messages we sent. */
@@ -357,6 +387,11 @@ export class OverlayNode {
         return this.#ctm.answered(msg);
       case OverlayKind.Unreachable:
         return this.#onUnreachable({ dst: msg.dst, payload: msg.body });
+      default: {
+        const handler = this.#services.get(msg.kind);
+        if (!handler) return void this.stats.dropped++;
+        return handler({ src: msg.src, dst: msg.dst, hops: msg.hops, payload: msg.body });
+      }
     }
   }
 

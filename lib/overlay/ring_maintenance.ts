@@ -41,6 +41,11 @@ export class RingMaintenance {
     if (endpoints.length === 0) this.joined();
   }
 
+  /** True once the node is in the ring (or founded it). */
+  get isJoined(): boolean {
+    return this.#joined;
+  }
+
   /** The Connect-To-Me to our own address was answered: we are in the ring. */
   joined(): void {
     if (!this.#joined) {

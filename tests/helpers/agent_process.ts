@@ -45,8 +45,10 @@ export interface AgentOptions {
   ns: string;
   /** Underlay listen address, "198.18.0.1:51820". */
   listen: string;
-  /** Virtual address with prefix, "100.64.0.1/24". */
-  address: string;
+  /** Static virtual address with prefix, "100.64.0.1/24"; default none (DHCP over the DHT). */
+  address?: string;
+  /** `--subnet` for DHCP, e.g. "100.64.0.0/24"; default the agent's. */
+  subnet?: string;
   /** Fixed peers as "PUBKEY@HOST:PORT"; default none. */
   peers?: string[];
   /** Bootstrap nodes as "udp://HOST:PORT"; default none (the agent founds a new overlay). */
@@ -120,8 +122,6 @@ export class AgentProcess {
       stateDir,
       "--listen",
       opts.listen,
-      "--address",
-      opts.address,
       "--tun",
       tun,
       "--mtu",
@@ -129,6 +129,8 @@ export class AgentProcess {
       "--log-level",
       opts.logLevel ?? (Deno.env.get("IPOP_TEST_LOG") ? "debug" : "info"),
     ];
+    if (opts.address !== undefined) args.push("--address", opts.address);
+    if (opts.subnet !== undefined) args.push("--subnet", opts.subnet);
     for (const p of opts.peers ?? []) args.push("--peer", p);
     for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
     if (opts.secretFile !== undefined) args.push("--secret-file", opts.secretFile);
@@ -207,6 +209,13 @@ export class AgentProcess {
       );
     }
     return last;
+  }
+
+  /** Waits up to `timeoutMs` for the process to exit by itself; its status, or undefined. */
+  async exited(timeoutMs: number): Promise<Deno.CommandStatus | undefined> {
+    const status = await this.#proc.wait(timeoutMs);
+    if (status !== undefined) this.#stopped = true;
+    return status;
   }
 
   /** Sends `signal` without waiting. */
