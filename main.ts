@@ -1,5 +1,5 @@
 /**
- * ipop's command-line front: `ipop id | up | status | help | version`.
+ * ipop's command-line front: `ipop id | up | status | dht get|put | resolve | help | version`.
  *
  * This is an OS edge: it reads argv, owns stdout/stderr, signals and the exit status, and wires
  * the parsed config, the identity on disk, the agent and the control socket together.
@@ -15,9 +15,15 @@ import { USAGE } from "./lib/config/usage.ts";
 import {
   AgentNotRunningError,
   ControlRequestError,
+  requestControl,
   requestStatus,
 } from "./lib/control/control_client.ts";
-import { ControlServer, ControlSetupError } from "./lib/control/control_server.ts";
+import {
+  ControlServer,
+  ControlSetupError,
+  SLOW_CONTROL_TIMEOUT_MS,
+} from "./lib/control/control_server.ts";
+import { formatDhtAnswer, formatResolveAnswer, isDhtAnswer } from "./lib/control/dht_text.ts";
 import { formatStatus, isAgentStatus } from "./lib/control/status_text.ts";
 import { IdentityError, loadOrCreateIdentity } from "./lib/identity/key_store.ts";
 import { encodeKey } from "./lib/identity/key_text.ts";
@@ -62,6 +68,14 @@ export async function main(args: string[]): Promise<number> {
         return await runStatus(command.stateDir, command.json);
       case "up":
         return await runUp(command.config);
+      case "dht-get":
+        return await runDht(command.stateDir, command.json, { cmd: "dht-get", key: command.key });
+      case "dht-put": {
+        const { key, value, ttl } = command;
+        return await runDht(command.stateDir, command.json, { cmd: "dht-put", key, value, ttl });
+      }
+      case "resolve":
+        return await runDht(command.stateDir, command.json, { cmd: "resolve", ip: command.ip });
     }
   } catch (err) {
     return reportError(err);
@@ -98,15 +112,35 @@ async function runStatus(stateDir: string, json: boolean): Promise<number> {
   return EXIT_OK;
 }
 
+/** A DHT command over the control socket; exit 1 when the DHT failed (a miss is an answer). */
+async function runDht(
+  stateDir: string,
+  json: boolean,
+  request: Record<string, unknown>,
+): Promise<number> {
+  const answer = await requestControl(stateDir, request, { timeoutMs: SLOW_CONTROL_TIMEOUT_MS });
+  if (json || !isDhtAnswer(answer)) console.log(JSON.stringify(answer, null, 2));
+  else if (request.cmd === "resolve") {
+    console.log(formatResolveAnswer(String(request.ip), answer).trimEnd());
+  } else console.log(formatDhtAnswer(answer).trimEnd());
+  const ok = isDhtAnswer(answer) &&
+    (answer.status === "ok" || (request.cmd !== "dht-put" && answer.status === "not found"));
+  return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
 async function runUp(config: UpConfig): Promise<number> {
   const logger = consoleLogger(config.logLevel);
   const identity = await loadOrCreateIdentity(config.stateDir);
   checkPeersAgainstSelf(config.peers, identity.publicKey);
   let agent: RunningAgent | undefined;
   // Listen first, so a second ipop on the same state dir fails before touching TUN or UDP.
-  const control = await ControlServer.listen(config.stateDir, () => {
+  const running = (): RunningAgent => {
     if (agent === undefined) throw new Error("ipop is still starting");
-    return agent.status();
+    return agent;
+  };
+  const forward = (request: Record<string, unknown>) => running().control(request);
+  const control = await ControlServer.listen(config.stateDir, () => running().status(), {
+    commands: { "dht-get": forward, "dht-put": forward, "resolve": forward },
   });
   try {
     agent = await startAgent({ config, identity, logger });

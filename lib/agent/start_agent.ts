@@ -18,6 +18,7 @@ import { LeaseClient } from "../dhcp/lease_client.ts";
 import { XEDDSA_RANDOM_BYTES, xeddsaSign, xeddsaVerify } from "../crypto/xeddsa.ts";
 import type { AgentStatus } from "./agent_status.ts";
 import { agentStatus } from "./status_of.ts";
+import { answerControl } from "./agent_control.ts";
 import { DATA_OVERHEAD_BYTES } from "../wire/data_message.ts";
 import { VERSION } from "../version.ts";
 
@@ -32,6 +33,8 @@ export interface StartAgentOptions {
 export interface RunningAgent {
   /** A snapshot of the agent's state. */
   status(): AgentStatus;
+  /** Answers a control request (`agent_control.ts`): status, dht-get, dht-put, resolve. */
+  control(request: Record<string, unknown>): Promise<unknown>;
   /** Removes the interface, closes the socket and stops the loop. Idempotent. */
   close(): Promise<void>;
   /** Resolves when the agent has stopped (after `close()` or a fatal I/O error). */
@@ -142,23 +145,25 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       return closing;
     };
     const closed = Promise.race([loop.run(), failed]);
+    const status = () =>
+      agentStatus({
+        identity,
+        uptimeMs: clock.now() - startedAt,
+        now: clock.now(),
+        transport,
+        tun,
+        node,
+        router,
+        aeadName: aead.name,
+        dht,
+        lease,
+        resolver,
+        network: config.network,
+        subnet: config.subnet,
+      });
     return Promise.resolve({
-      status: () =>
-        agentStatus({
-          identity,
-          uptimeMs: clock.now() - startedAt,
-          now: clock.now(),
-          transport,
-          tun,
-          node,
-          router,
-          aeadName: aead.name,
-          dht,
-          lease,
-          resolver,
-          network: config.network,
-          subnet: config.subnet,
-        }),
+      status,
+      control: (request) => answerControl({ dht, network: config.network, status }, request),
       close,
       closed,
     });

@@ -11,21 +11,26 @@ import {
   DEFAULT_LISTEN_PORT,
   DEFAULT_LOG_LEVEL,
   DEFAULT_MTU_BYTES,
-  parseAddress,
+  DEFAULT_NETWORK_NAME,
   parseBootstrap,
   parseListen,
   parseLogLevel,
   parseMtu,
   parsePeer,
   parseTunName,
+  resolveAddressAndSubnet,
   type UpConfig,
 } from "./up_config.ts";
+import { parseNetworkName } from "../dhcp/subnet.ts";
 
 /** A parsed command line. `help.requested` is false when no command was given at all. */
 export type Command =
   | { kind: "id"; stateDir: string }
   | { kind: "up"; config: UpConfig }
   | { kind: "status"; stateDir: string; json: boolean }
+  | { kind: "dht-get"; stateDir: string; json: boolean; key: string }
+  | { kind: "dht-put"; stateDir: string; json: boolean; key: string; value: string; ttl?: number }
+  | { kind: "resolve"; stateDir: string; json: boolean; ip: string }
   | { kind: "help"; requested: boolean }
   | { kind: "version" };
 
@@ -47,6 +52,8 @@ const UP_OPTIONS: Record<string, OptionSpec> = {
   ...STATE_DIR_OPTION,
   listen: { type: "string" },
   address: { type: "string" },
+  network: { type: "string" },
+  subnet: { type: "string" },
   peer: { type: "string", multiple: true },
   bootstrap: { type: "string", multiple: true },
   "secret-file": { type: "string" },
@@ -86,6 +93,15 @@ export function parseCommand(args: readonly string[], io: ParseIo = realIo): Com
       if (values.help) return { kind: "help", requested: true };
       return { kind: "status", stateDir: requireStateDir("status", values), json: !!values.json };
     }
+    case "dht":
+      return parseDhtCommand(rest);
+    case "resolve": {
+      const { values, positionals } = parseFlagsAnd("resolve", rest, READ_OPTIONS, 1);
+      if (values.help) return { kind: "help", requested: true };
+      const [ip] = positionals;
+      const stateDir = requireStateDir("resolve", values);
+      return { kind: "resolve", stateDir, json: !!values.json, ip: ip! };
+    }
     case "up": {
       const values = parseFlags("up", rest, UP_OPTIONS);
       if (values.help) return { kind: "help", requested: true };
@@ -93,9 +109,12 @@ export function parseCommand(args: readonly string[], io: ParseIo = realIo): Com
     }
     default:
       if (word.startsWith("-")) {
-        throw new ConfigError(`Expected a command (id, up, status) before "${word}"`, {
-          seeHelp: true,
-        });
+        throw new ConfigError(
+          `Expected a command (id, up, status, dht, resolve) before "${word}"`,
+          {
+            seeHelp: true,
+          },
+        );
       }
       throw new ConfigError(`Unknown command "${word}"`, { seeHelp: true });
   }
@@ -103,16 +122,91 @@ export function parseCommand(args: readonly string[], io: ParseIo = realIo): Com
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
+const READ_OPTIONS: Record<string, OptionSpec> = {
+  ...HELP_OPTION,
+  ...STATE_DIR_OPTION,
+  json: { type: "boolean" },
+};
+
+/** `dht get KEY` and `dht put KEY VALUE [--ttl SECONDS]`. */
+function parseDhtCommand(args: readonly string[]): Command {
+  const [verb, ...rest] = args;
+  if (verb === "get") {
+    const { values, positionals } = parseFlagsAnd("dht get", rest, READ_OPTIONS, 1);
+    if (values.help) return { kind: "help", requested: true };
+    const stateDir = requireStateDir("dht get", values);
+    return { kind: "dht-get", stateDir, json: !!values.json, key: positionals[0]! };
+  }
+  if (verb === "put") {
+    const options = { ...READ_OPTIONS, ttl: { type: "string" } } as const;
+    const { values, positionals } = parseFlagsAnd("dht put", rest, options, 2);
+    if (values.help) return { kind: "help", requested: true };
+    const stateDir = requireStateDir("dht put", values);
+    const ttlText = stringValue(values, "ttl");
+    const command: Command = {
+      kind: "dht-put",
+      stateDir,
+      json: !!values.json,
+      key: positionals[0]!,
+      value: positionals[1]!,
+    };
+    if (ttlText !== undefined) command.ttl = parseTtl(ttlText);
+    return command;
+  }
+  if (verb === "--help" || verb === "-h") return { kind: "help", requested: true };
+  throw new ConfigError(`dht needs "get KEY" or "put KEY VALUE"`, { seeHelp: true });
+}
+
+/** Largest `--ttl` of `dht put`, in seconds (one day, the DHT's limit). */
+export const MAX_PUT_TTL_SECONDS = 86_400;
+
+function parseTtl(text: string): number {
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_PUT_TTL_SECONDS)) {
+    throw new ConfigError(`Bad --ttl "${text}": expected 1 to ${MAX_PUT_TTL_SECONDS} seconds`);
+  }
+  return n;
+}
+
+/** Like `parseFlags`, with exactly `count` positional arguments (unless --help is given). */
+function parseFlagsAnd(
+  command: string,
+  args: readonly string[],
+  options: Record<string, OptionSpec>,
+  count: number,
+): { values: Values; positionals: string[] } {
+  const flags: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith("-") && a !== "-") {
+      flags.push(a);
+      const name = a.replace(/^--?/, "");
+      const spec = options[name];
+      if (spec?.type === "string" && !a.includes("=") && i + 1 < args.length) {
+        flags.push(args[++i]!);
+      }
+    } else positionals.push(a);
+  }
+  const values = parseFlags(command, flags, options);
+  if (!values.help && positionals.length !== count) {
+    const what = count === 1 ? "one argument" : `${count} arguments`;
+    throw new ConfigError(`${command} takes ${what}, got ${positionals.length}`, {
+      seeHelp: true,
+    });
+  }
+  return { values, positionals };
+}
+
 function upConfigFrom(values: Values, io: ParseIo): UpConfig {
   const stateDir = requireStateDir("up", values);
   const listen = parseListen(stringValue(values, "listen") ?? String(DEFAULT_LISTEN_PORT));
-  const addressText = stringValue(values, "address");
-  if (addressText === undefined) {
-    throw new ConfigError(
-      "up needs --address IP/PREFIX (e.g. 100.64.0.1/24) until automatic addressing lands",
-    );
-  }
-  const address = parseAddress(addressText);
+  const networkText = stringValue(values, "network");
+  const network = networkText === undefined ? DEFAULT_NETWORK_NAME : parseNetworkName(networkText);
+  const { address, subnet } = resolveAddressAndSubnet(
+    stringValue(values, "address"),
+    stringValue(values, "subnet"),
+  );
   const peerTexts = (values.peer ?? []) as string[];
   const peers = peerTexts.map(parsePeer);
   checkDistinctPeers(peers);
@@ -125,13 +219,15 @@ function upConfigFrom(values: Values, io: ParseIo): UpConfig {
   const config: UpConfig = {
     stateDir,
     listen,
-    address,
+    network,
+    subnet,
     peers,
     bootstrap,
     psk,
     mtu: mtuText === undefined ? DEFAULT_MTU_BYTES : parseMtu(mtuText),
     logLevel: levelText === undefined ? DEFAULT_LOG_LEVEL : parseLogLevel(levelText),
   };
+  if (address !== undefined) config.address = address;
   if (tunText !== undefined) config.tunName = parseTunName(tunText);
   return config;
 }

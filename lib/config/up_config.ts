@@ -6,6 +6,17 @@ import { type Endpoint, parseEndpoint } from "../transport/endpoint.ts";
 import type { LogLevel } from "../log.ts";
 import { decodeKey, encodeKey } from "../identity/key_text.ts";
 import { ConfigError } from "./config_error.ts";
+import {
+  formatSubnet,
+  gatewayAddress,
+  isAssignable,
+  parseCanonicalIpv4,
+  parseSubnet,
+  type Subnet,
+  subnetContains,
+  subnetOf,
+} from "../dhcp/subnet.ts";
+import { numberToIpv4 } from "../vnet/ipv4.ts";
 
 /** Default UDP port of the underlay listener. */
 export const DEFAULT_LISTEN_PORT = 5800;
@@ -23,6 +34,10 @@ export const MIN_ADDRESS_PREFIX = 8;
 export const MAX_ADDRESS_PREFIX = 30;
 /** Longest Linux interface name (IFNAMSIZ - 1). */
 export const MAX_TUN_NAME_CHARS = 15;
+/** Default `--network` name: the DHT namespace of the address leases. */
+export const DEFAULT_NETWORK_NAME = "ipop";
+/** Default `--subnet`: the addresses DHCP hands out. */
+export const DEFAULT_SUBNET_TEXT = "100.64.0.0/16";
 /** Default log level. */
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 
@@ -48,8 +63,12 @@ export interface UpConfig {
   stateDir: string;
   /** Local UDP endpoint of the underlay. */
   listen: Endpoint;
-  /** The TUN address; optional in the type because DHCP will assign it later. */
+  /** The static TUN address; absent: the address comes from DHCP over the DHT. */
   address?: InterfaceAddress;
+  /** Network name (`--network`): the namespace of the address leases in the DHT. */
+  network: string;
+  /** The virtual subnet; a static `address` is inside it with the same prefix. */
+  subnet: Subnet;
   /** Static peers; keys are distinct. */
   peers: PeerConfig[];
   /** Overlay nodes to join through (none: found a new overlay). */
@@ -141,25 +160,82 @@ export function checkPeersAgainstSelf(peers: readonly PeerConfig[], self: Uint8A
  * of its prefix.
  */
 export function parseAddress(text: string): InterfaceAddress {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text.trim());
+  const { ip, prefix } = splitAddress(text, true);
+  return checkHostOfPrefix(text, ip, prefix!);
+}
+
+/**
+ * Works out the TUN address and the subnet from the `--address` and `--subnet` texts (either may
+ * be absent):
+ * - neither: no static address (DHCP), subnet `DEFAULT_SUBNET_TEXT`;
+ * - `--subnet` only: no static address, that subnet;
+ * - `--address IP/PREFIX` only: that address, in its own network (IP masked to PREFIX);
+ * - `--address IP` (no prefix): the `--subnet` (or the default one) with its prefix, and the
+ *   address must be assignable in it;
+ * - both with a prefix: the prefixes must match and the address be assignable in the subnet.
+ *
+ * "Assignable" excludes the network and broadcast addresses and the first host (base+1,
+ * reserved for a gateway). Throws a one-line `ConfigError` naming the flag otherwise.
+ */
+export function resolveAddressAndSubnet(
+  addressText: string | undefined,
+  subnetText: string | undefined,
+): { address?: InterfaceAddress; subnet: Subnet } {
+  if (addressText === undefined) {
+    return { subnet: parseSubnet(subnetText ?? DEFAULT_SUBNET_TEXT) };
+  }
+  const { ip, prefix } = splitAddress(addressText, false);
+  if (prefix !== undefined && subnetText === undefined) {
+    const address = checkHostOfPrefix(addressText, ip, prefix);
+    return { address, subnet: subnetOf(ip, prefix) };
+  }
+  const subnet = parseSubnet(subnetText ?? DEFAULT_SUBNET_TEXT);
+  const bad = (why: string) => new ConfigError(`Bad --address "${addressText}": ${why}`);
+  const within = subnetText === undefined ? "the default --subnet" : "--subnet";
+  if (prefix !== undefined && prefix !== subnet.prefix) {
+    throw bad(`its prefix /${prefix} differs from ${within} ${formatSubnet(subnet)}`);
+  }
+  if (!subnetContains(subnet, ip)) throw bad(`not inside ${within} ${formatSubnet(subnet)}`);
+  if (!isAssignable(subnet, ip)) {
+    const what = ip === subnet.base
+      ? "the network address"
+      : ip === gatewayAddress(subnet)
+      ? "reserved for a gateway"
+      : "the broadcast address";
+    throw bad(`that is ${what} of ${within} ${formatSubnet(subnet)}`);
+  }
+  return { address: { ip: numberToIpv4(ip), prefix: subnet.prefix }, subnet };
+}
+
+/** `IP[/PREFIX]` text to a uint32 and a prefix within bounds; ConfigError naming --address. */
+function splitAddress(text: string, requirePrefix: boolean): { ip: number; prefix?: number } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text.trim());
   const bad = (why: string) => new ConfigError(`Bad --address "${text}": ${why}`);
-  if (!m) throw bad("expected IPv4 CIDR like 100.64.0.1/24");
+  if (!m || (requirePrefix && m[5] === undefined)) {
+    throw bad(`expected IPv4 CIDR like 100.64.0.1/24${requirePrefix ? "" : " or an IPv4 address"}`);
+  }
   const octets = m.slice(1, 5).map((s) => s!);
   if (octets.some((s) => s.length > 1 && s.startsWith("0"))) {
     throw bad("octets with leading zeros are ambiguous");
   }
-  const bytes = octets.map(Number);
-  if (bytes.some((b) => b > 255)) throw bad("each octet must be 0-255");
+  const ip = parseCanonicalIpv4(octets.join("."));
+  if (ip === null) throw bad("each octet must be 0-255");
+  if (m[5] === undefined) return { ip };
   const prefix = Number(m[5]);
   if (prefix < MIN_ADDRESS_PREFIX || prefix > MAX_ADDRESS_PREFIX) {
     throw bad(`prefix must be ${MIN_ADDRESS_PREFIX}-${MAX_ADDRESS_PREFIX}`);
   }
-  const ip = bytes.reduce((acc, b) => acc * 256 + b, 0);
+  return { ip, prefix };
+}
+
+/** Rejects the network and broadcast address of `prefix`; the canonical InterfaceAddress. */
+function checkHostOfPrefix(text: string, ip: number, prefix: number): InterfaceAddress {
+  const bad = (why: string) => new ConfigError(`Bad --address "${text}": ${why}`);
   const hostBits = 32 - prefix;
   const host = ip % 2 ** hostBits;
   if (host === 0) throw bad(`that is the network address of its /${prefix}`);
   if (host === 2 ** hostBits - 1) throw bad(`that is the broadcast address of its /${prefix}`);
-  return { ip: bytes.join("."), prefix };
+  return { ip: numberToIpv4(ip), prefix };
 }
 
 /** Parses `--mtu`: a decimal integer `MIN_MTU_BYTES`..`MAX_MTU_BYTES`. */

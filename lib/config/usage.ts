@@ -3,6 +3,8 @@ import {
   DEFAULT_LISTEN_PORT,
   DEFAULT_LOG_LEVEL,
   DEFAULT_MTU_BYTES,
+  DEFAULT_NETWORK_NAME,
+  DEFAULT_SUBNET_TEXT,
   MAX_MTU_BYTES,
   MIN_MTU_BYTES,
 } from "./up_config.ts";
@@ -13,10 +15,17 @@ export const USAGE = `ipop: an IP-over-P2P VPN agent
 Usage:
   ipop id --state-dir DIR
       Print this node's public key (creating the key on first use).
-  ipop up --state-dir DIR --address IP/PREFIX [options]
+  ipop up --state-dir DIR [options]
       Join the overlay, bring up the TUN interface and link to peers.
   ipop status --state-dir DIR [--json]
-      Show the status of the agent running with DIR.
+      Show the status of the agent running with DIR: overlay links, lease, resolver cache.
+  ipop dht get KEY --state-dir DIR [--json]
+      Read the records stored under KEY in the overlay's DHT.
+  ipop dht put KEY VALUE --state-dir DIR [--ttl SECONDS] [--json]
+      Store VALUE (text, at most 768 bytes) under KEY, signed by this node, for SECONDS
+      (1-86400, default 3600).
+  ipop resolve IP --state-dir DIR [--json]
+      Show which node holds the lease of virtual address IP.
   ipop help | --help        Show this text.
   ipop version | --version  Show the version.
 
@@ -24,7 +33,14 @@ Options of "up":
   --state-dir DIR          Node key and control socket live here (created with mode 0700).
   --listen [HOST:]PORT     UDP listen endpoint; a bare PORT listens on 0.0.0.0; [V6]:PORT for
                            IPv6 (default 0.0.0.0:${DEFAULT_LISTEN_PORT}).
-  --address IP/PREFIX      IPv4 address of the TUN interface, e.g. 100.64.0.1/24.
+  --network NAME           Network name: 1-32 of a-z, 0-9 and "-" (default ${DEFAULT_NETWORK_NAME}).
+                           Addresses are leased per network name.
+  --subnet CIDR            Virtual IPv4 subnet, prefix 8-30 (default ${DEFAULT_SUBNET_TEXT}).
+                           Its first host address (e.g. 100.64.0.1) is kept for a gateway.
+  --address IP[/PREFIX]    Static IPv4 address of the TUN interface, e.g. 100.64.0.5/24.
+                           Without it the address is leased from the subnet over the DHT.
+                           With --subnet it must lie in the subnet (same prefix); without a
+                           prefix it takes the subnet's. IP/PREFIX alone sets the subnet.
   --bootstrap udp://HOST:PORT
                            An overlay node to join through; repeatable. Without any, this
                            node founds a new overlay that others join through it.

@@ -7,6 +7,8 @@
  *   client → server   {"cmd":"status"}\n          (at most MAX_CONTROL_REQUEST_BYTES)
  *   server → client   <status JSON>\n  or  {"error":"<one line>"}\n
  *
+ * and likewise for the extra commands the agent registers (`{"cmd":"dht-get","key":"k"}`…).
+ *
  * The whole exchange has a deadline (`CONTROL_TIMEOUT_MS`); the server then closes the
  * connection. Contract: after `close()` resolves, no connection is open, `getStatus` is not called
  * again and the socket file is gone.
@@ -19,6 +21,8 @@ export const CONTROL_SOCKET_FILE = "control.sock";
 export const MAX_CONTROL_REQUEST_BYTES = 4 * 1024;
 /** Deadline of one control exchange, in milliseconds. */
 export const CONTROL_TIMEOUT_MS = 2000;
+/** Deadline of an exchange whose command waits for the overlay (a DHT operation). */
+export const SLOW_CONTROL_TIMEOUT_MS = 10_000;
 /** Longest unix socket path Linux accepts (sun_path minus the NUL), in bytes. */
 export const MAX_UNIX_PATH_BYTES = 107;
 
@@ -36,9 +40,17 @@ export function controlSocketPath(stateDir: string): string {
 
 /** Options of `ControlServer.listen`. */
 export interface ControlServerOptions {
-  /** Deadline of one exchange (default `CONTROL_TIMEOUT_MS`). */
+  /** Deadline of one exchange (default `SLOW_CONTROL_TIMEOUT_MS`). */
   timeoutMs?: number;
+  /**
+   * Commands besides "status", by name: each gets the whole request object and answers with
+   * a JSON-safe value (or a Promise of one); what it throws is sent as `{"error": message}`.
+   */
+  commands?: Record<string, ControlCommand>;
 }
+
+/** The handler of one control command. */
+export type ControlCommand = (request: Record<string, unknown>) => unknown;
 
 /** Serves status requests on `STATE_DIR/control.sock`. */
 export class ControlServer {
@@ -46,6 +58,7 @@ export class ControlServer {
   readonly path: string;
   #listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
   #getStatus: () => unknown;
+  #commands: Record<string, ControlCommand>;
   #timeoutMs: number;
   #conns = new Set<GuardedConn>();
   #handlers = new Set<Promise<void>>();
@@ -56,12 +69,13 @@ export class ControlServer {
     path: string,
     listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>,
     getStatus: () => unknown,
-    timeoutMs: number,
+    options: ControlServerOptions,
   ) {
     this.path = path;
     this.#listener = listener;
     this.#getStatus = getStatus;
-    this.#timeoutMs = timeoutMs;
+    this.#commands = options.commands ?? {};
+    this.#timeoutMs = options.timeoutMs ?? SLOW_CONTROL_TIMEOUT_MS;
     this.#acceptLoop = this.#accept();
   }
 
@@ -98,7 +112,7 @@ export class ControlServer {
       await Deno.remove(path).catch(() => {});
       throw new ControlSetupError(`Cannot set mode of ${path}: ${messageOf(err)}`, { cause: err });
     }
-    return new ControlServer(path, listener, getStatus, options.timeoutMs ?? CONTROL_TIMEOUT_MS);
+    return new ControlServer(path, listener, getStatus, options);
   }
 
   /** Stops listening, ends open exchanges, waits for them and removes the socket file. */
@@ -138,7 +152,7 @@ export class ControlServer {
   async #serve(conn: GuardedConn): Promise<void> {
     let reply: unknown;
     try {
-      reply = this.#answer(await conn.readLine(MAX_CONTROL_REQUEST_BYTES));
+      reply = await this.#answer(await conn.readLine(MAX_CONTROL_REQUEST_BYTES));
     } catch (err) {
       reply = { error: err instanceof LineError ? err.message : `Bad request: ${messageOf(err)}` };
     }
@@ -149,7 +163,7 @@ export class ControlServer {
     }
   }
 
-  #answer(line: string): unknown {
+  async #answer(line: string): Promise<unknown> {
     let request: unknown;
     try {
       request = JSON.parse(line);
@@ -160,11 +174,16 @@ export class ControlServer {
       return { error: 'Expected a JSON object like {"cmd":"status"}' };
     }
     const cmd = (request as { cmd?: unknown }).cmd;
-    if (cmd !== "status") return { error: `Unknown command ${JSON.stringify(cmd ?? null)}` };
+    const command = cmd === "status"
+      ? () => this.#getStatus()
+      : typeof cmd === "string" && Object.hasOwn(this.#commands, cmd)
+      ? this.#commands[cmd]!
+      : null;
+    if (!command) return { error: `Unknown command ${JSON.stringify(cmd ?? null)}` };
     try {
-      const status = this.#getStatus();
-      JSON.stringify(status); // surface serialisation errors here, as an answer
-      return status;
+      const answer = await command(request as Record<string, unknown>);
+      JSON.stringify(answer); // surface serialisation errors here, as an answer
+      return answer;
     } catch (err) {
       return { error: messageOf(err) };
     }

@@ -34,6 +34,16 @@ export function formatStatus(status: AgentStatus): string {
     `transport  sent ${t.datagramsSent} dgrams ${formatBytes(t.bytesSent)}, received ` +
       `${t.datagramsReceived} dgrams ${formatBytes(t.bytesReceived)}, send drops ${t.sendDrops}`,
   );
+  const lease = status.lease;
+  if (lease) {
+    const expiry = lease.expiresInMs === null
+      ? ""
+      : `, renews before it runs out in ${formatDuration(lease.expiresInMs)}`;
+    lines.push(
+      `lease      ${lease.address ?? "(none)"} ${lease.state} in network ${lease.network} ` +
+        `(${lease.subnet})${expiry}`,
+    );
+  }
   lines.push(`aead       ${status.aead}`);
   lines.push(`uptime     ${formatDuration(status.uptimeMs)}  (ipop ${status.version})`);
   lines.push("");
@@ -70,6 +80,22 @@ export function formatStatus(status: AgentStatus): string {
       ]);
     }
     lines.push(...table(rows));
+  }
+  const resolver = status.resolver;
+  if (resolver) {
+    lines.push("");
+    if (resolver.entries.length === 0) lines.push("resolver cache empty");
+    else {
+      const rows = [["VIRTUAL IP", "OWNER", "EXPIRES"]];
+      for (const e of resolver.entries) {
+        rows.push([
+          e.ip,
+          e.owner === null ? "(nobody)" : e.owner.slice(0, 12),
+          `in ${formatDuration(e.expiresInMs)}`,
+        ]);
+      }
+      lines.push(...table(rows));
+    }
   }
   lines.push("");
   lines.push(`drops      ${formatDrops(status.drops)}`);

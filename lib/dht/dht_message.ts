@@ -91,7 +91,7 @@ export interface DhtMessage {
   requestId: number;
   op: DhtOp;
   status: DhtStatus;
-  /** 0..255 bytes. */
+  /** 0..`MAX_MESSAGE_KEY_BYTES` (128) bytes. */
   key: Uint8Array;
   /** At most `MAX_MESSAGE_RECORDS`. */
   records: HeldRecord[];
@@ -119,7 +119,7 @@ export function dhtMessageBytes(m: Pick<DhtMessage, "key" | "records">): number 
 
 /**
  * Encodes a message (a fresh array). RangeError when a field is out of range, a record is
- * invalid, there are more than 16 records, or the result would exceed 16 KiB.
+ * invalid, there are more than 16 records, or the result would exceed `MAX_DHT_MESSAGE_BYTES`.
  */
 export function encodeDhtMessage(m: DhtMessage): Uint8Array {
   if (!isType(m.type) || !isOp(m.op) || !isStatus(m.status)) {

@@ -52,9 +52,9 @@ const KEY_DOMAIN = new TextEncoder().encode("ipop dht key");
 
 /** A signed DHT record. Decoded records own their arrays (they never alias the input). */
 export interface DhtRecord {
-  /** The key, 1..255 bytes. */
+  /** The key, 1..`MAX_KEY_BYTES` (128) bytes. */
   key: Uint8Array;
-  /** The value, 0..1024 bytes; empty when `deleted`. */
+  /** The value, 0..`MAX_VALUE_BYTES` (768) bytes; empty when `deleted`. */
   value: Uint8Array;
   /** The writer's 32-byte X25519 public key. */
   owner: Uint8Array;

@@ -36,7 +36,8 @@ export function decideWrite(replicaCount: number, answers: readonly ReplicaAnswe
  * before the owner replaced it). A replica that joined a moment ago and has not been handed the
  * record yet is outvoted; so is one that missed a delete, and so is a newer version that reached
  * only a minority (a write that failed). Of the winning version the longest remaining lifetime
- * any holder reported is returned. The outcome does not depend on the order of `answers`.
+ * any holder reported is returned. The outcome (records sorted by owner) does not depend on the
+ * order of `answers`.
  * `notFound` when nothing qualifies; `noQuorum` when nobody answered.
  */
 export function decideGet(answers: readonly ReplicaAnswer[]): Outcome {
@@ -53,7 +54,7 @@ export function decideGet(answers: readonly ReplicaAnswer[]): Outcome {
   }
   const needed = Math.ceil(answers.length / 2);
   const records: HeldRecord[] = [];
-  for (const copies of byOwner.values()) {
+  for (const [, copies] of [...byOwner].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
     // Newest first: the copy at index `needed - 1` is the newest version `needed` replicas
     // hold at least.
     copies.sort((a, b) => b.record.seq - a.record.seq);

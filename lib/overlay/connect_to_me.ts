@@ -10,6 +10,9 @@ import {
 import type { OverlayNode } from "./overlay_node.ts";
 import type { RingMaintenance } from "./ring_maintenance.ts";
 
+/** Answers kept for links still coming up (a burst of joins at one node). */
+export const MAX_ANSWERS_AWAITING_LINK = 64;
+
 interface PendingRequest {
   purpose: ConnectPurpose;
   sentAt: number;
@@ -23,6 +26,12 @@ interface PendingRequest {
  */
 export class ConnectToMe {
   readonly #pending = new Map<number, PendingRequest>();
+  /**
+   * Answers waiting for the link to their requester. The answer is routed at once, but greedy
+   * routing may end here: we are the node nearest the requester (that is why it asked us), and
+   * until our link to it is up we know no way to it. Then the answer goes over that link.
+   */
+  readonly #awaitingLink = new Map<OverlayAddress, { msg: OverlayMessage; at: number }>();
 
   constructor(
     private readonly node: OverlayNode,
@@ -80,11 +89,31 @@ export class ConnectToMe {
       sender: node.selfInfo(),
       hints: this.maintenance.nearInfos(),
     }, true);
-    node.route(node.message(OverlayKind.ConnectReply, msg.src, 0, body));
+    const reply = node.message(OverlayKind.ConnectReply, msg.src, 0, body);
+    node.route({ ...reply });
     const conn = node.connect(req.sender.publicKey, req.sender.endpoints);
     if (!conn) return;
+    if (!conn.up) this.#awaitLink(conn.address, reply);
     if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
     if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = node.now();
+  }
+
+  /** A link came up: send the answers that were waiting for it over it. */
+  linkUp(conn: Connection): void {
+    const waiting = this.#awaitingLink.get(conn.address);
+    if (!waiting) return;
+    this.#awaitingLink.delete(conn.address);
+    waiting.msg.hops = 1;
+    this.node.transmit(conn, waiting.msg);
+  }
+
+  #awaitLink(address: OverlayAddress, msg: OverlayMessage): void {
+    const now = this.node.now();
+    for (const [a, w] of this.#awaitingLink) {
+      if (now - w.at > this.node.tuning.connectTimeoutMs) this.#awaitingLink.delete(a);
+    }
+    if (this.#awaitingLink.size >= MAX_ANSWERS_AWAITING_LINK) return;
+    this.#awaitingLink.set(address, { msg, at: now });
   }
 
   /** An answer delivered here: link to the answerer and consider its neighbours. */

@@ -413,6 +413,7 @@ export class OverlayNode {
     conn.since = this.now();
     this.#rebuildRoutes();
     this.#maintenance.linkUp(conn);
+    this.#ctm.linkUp(conn);
   }
 
   #peerDown(peer: Peer): void {

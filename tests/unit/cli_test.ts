@@ -92,6 +92,42 @@ const SAMPLE_STATUS: AgentStatus = {
     total: 3,
   },
   aead: "chacha20-poly1305",
+  lease: {
+    state: "bound",
+    network: "ipop",
+    subnet: "100.64.0.0/24",
+    address: "100.64.0.1/24",
+    expiresInMs: 90_000,
+    collisions: 0,
+  },
+  resolver: {
+    entries: [{
+      ip: "100.64.0.2",
+      owner: "89abcdef0123456789abcdef0123456789abcdef",
+      kind: "positive",
+      expiresInMs: 30_000,
+    }],
+    hits: 4,
+    misses: 1,
+    lookups: 1,
+  },
+  dht: {
+    records: 5,
+    requests: 2,
+    coordinated: 1,
+    replicaRequests: 3,
+    handoffsReceived: 4,
+    dropped: 0,
+  },
+  router: {
+    noRoute: 0,
+    unresolved: 0,
+    spoofed: 0,
+    notForUs: 0,
+    malformed: 0,
+    direct: 6,
+    routed: 0,
+  },
 };
 
 Deno.test("cli: help prints usage on stdout and exits 0; no command exits 2", async () => {
@@ -128,9 +164,9 @@ Deno.test("cli: usage mistakes are one stderr line and exit status 2", async () 
     /^ipop: Bad --address "100.64.0.0\/24": that is the network address/,
   );
   assertOneLineError(
-    await ipop("up", "--state-dir", "/nonexistent"),
+    await ipop("up", "--state-dir", "/nonexistent", "--subnet", "100.64.0.5/16"),
     2,
-    /^ipop: up needs --address/,
+    /^ipop: Bad --subnet "100.64.0.5\/16": host bits are set; the network is 100.64.0.0\/16$/,
   );
 });
 
@@ -211,8 +247,92 @@ Deno.test("cli: status prints the agent's JSON or a short table", async () => {
         /\n(q6urq6ur) +198\.18\.0\.2:5800 +established +1\.5 KiB +12 B +4\.2s ago\n/,
       );
       assert.match(text.stdout, /drops +3 \(unauthenticated 2, notAllowed 1\)/);
+      assert.match(
+        text.stdout,
+        /lease +100\.64\.0\.1\/24 bound in network ipop \(100\.64\.0\.0\/24\)/,
+      );
+      assert.match(text.stdout, /\n100\.64\.0\.2 +89abcdef0123 +in 30\.0s\n/);
     } finally {
       await server.close();
     }
   });
+});
+
+const RECORD_VIEW = {
+  owner: encodeKey(new Uint8Array(32).fill(0xab)),
+  ownerAddress: "89abcdef0123456789abcdef0123456789abcdef",
+  value: "hello",
+  valueBase64: "aGVsbG8=",
+  seq: 1,
+  expiresInMs: 65_000,
+};
+
+Deno.test("cli: dht get, dht put and resolve ask the agent and print its answer", async () => {
+  await withTempDir(async (dir) => {
+    const seen: Record<string, unknown>[] = [];
+    const answer = (status: string, records: unknown[]) => (r: Record<string, unknown>) => {
+      seen.push(r);
+      return { status, records };
+    };
+    const server = await ControlServer.listen(dir, () => SAMPLE_STATUS, {
+      commands: {
+        "dht-get": answer("ok", [RECORD_VIEW]),
+        "dht-put": answer("no quorum (the replicas did not answer)", []),
+        resolve: (r) => ({ ip: r.ip, ...answer("ok", [RECORD_VIEW])(r) }),
+      },
+    });
+    try {
+      const get = await ipop("dht", "get", "greeting", "--state-dir", dir);
+      assert.equal(get.code, 0, get.stderr);
+      assert.match(
+        get.stdout,
+        /^status +ok\nrecord +"hello" by q6ur.* \(node 89abcdef0123\), expires in 1m05s\n$/,
+      );
+      const put = await ipop(
+        "dht",
+        "put",
+        "greeting",
+        "hi there",
+        "--ttl",
+        "60",
+        "--state-dir",
+        dir,
+      );
+      assert.equal(put.code, 1, "a put the replicas did not take fails");
+      assert.match(put.stdout, /no quorum/);
+      const resolve = await ipop("resolve", "100.64.0.2", "--json", "--state-dir", dir);
+      assert.equal(resolve.code, 0, resolve.stderr);
+      assert.equal(JSON.parse(resolve.stdout).records[0].ownerAddress, RECORD_VIEW.ownerAddress);
+      const text = await ipop("resolve", "--state-dir", dir, "100.64.0.2");
+      assert.match(text.stdout, /^100\.64\.0\.2 is leased by node 89abcdef/);
+      assert.deepEqual(seen, [
+        { cmd: "dht-get", key: "greeting" },
+        { cmd: "dht-put", key: "greeting", value: "hi there", ttl: 60 },
+        { cmd: "resolve", ip: "100.64.0.2" },
+        { cmd: "resolve", ip: "100.64.0.2" },
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+Deno.test("cli: dht and resolve usage mistakes are one line and exit 2", async () => {
+  assertOneLineError(await ipop("dht", "--state-dir", "/x"), 2, /^ipop: dht needs "get KEY"/);
+  assertOneLineError(
+    await ipop("dht", "put", "k", "--state-dir", "/x"),
+    2,
+    /^ipop: dht put takes 2 arguments, got 1 \(see: ipop help\)$/,
+  );
+  assertOneLineError(
+    await ipop("dht", "put", "k", "v", "--ttl", "0", "--state-dir", "/x"),
+    2,
+    /^ipop: Bad --ttl "0": expected 1 to 86400 seconds$/,
+  );
+  assertOneLineError(
+    await ipop("resolve", "--state-dir", "/x"),
+    2,
+    /^ipop: resolve takes one argument, got 0/,
+  );
+  assertOneLineError(await ipop("dht", "get", "k"), 2, /^ipop: dht get needs --state-dir DIR/);
 });

@@ -5,10 +5,14 @@ import { type Command, parseCommand, type ParseIo } from "../../lib/config/parse
 import { pskFromSecret, trimTrailingWhitespace } from "../../lib/config/secret.ts";
 import {
   checkPeersAgainstSelf,
+  DEFAULT_NETWORK_NAME,
+  DEFAULT_SUBNET_TEXT,
   parseAddress,
   parseListen,
+  resolveAddressAndSubnet,
   type UpConfig,
 } from "../../lib/config/up_config.ts";
+import { ipv4ToNumber } from "../../lib/vnet/ipv4.ts";
 import { decodeKey, encodeKey, KeyTextError } from "../../lib/identity/key_text.ts";
 
 const KEY_A = encodeKey(new Uint8Array(32).fill(1));
@@ -30,7 +34,12 @@ function filesIo(files: Record<string, string | Uint8Array>): ParseIo {
 }
 
 function up(args: string[], io: ParseIo = noFiles): UpConfig {
-  const cmd = parseCommand(["up", "--state-dir", "/s", "--address", "100.64.0.1/24", ...args], io);
+  return upWithout(["--address", "100.64.0.1/24", ...args], io);
+}
+
+/** `up` with only `--state-dir` added (no `--address`). */
+function upWithout(args: string[], io: ParseIo = noFiles): UpConfig {
+  const cmd = parseCommand(["up", "--state-dir", "/s", ...args], io);
   assert.equal(cmd.kind, "up");
   return (cmd as Extract<Command, { kind: "up" }>).config;
 }
@@ -52,6 +61,8 @@ Deno.test("parseCommand: up with only the required flags gets the documented def
   assert.equal(c.stateDir, "/s");
   assert.deepEqual(c.listen, { host: "0.0.0.0", port: 5800, family: 4 });
   assert.deepEqual(c.address, { ip: "100.64.0.1", prefix: 24 });
+  assert.deepEqual(c.subnet, { base: ipv4ToNumber("100.64.0.0"), prefix: 24 });
+  assert.equal(c.network, "ipop");
   assert.deepEqual(c.peers, []);
   assert.deepEqual(c.psk, new Uint8Array(32));
   assert.equal(c.mtu, 1420);
@@ -128,8 +139,71 @@ Deno.test("parseCommand: shape mistakes are one-line ConfigErrors that point at 
   }
 });
 
-Deno.test("parseCommand: up without --address explains that it is needed for now", () => {
-  configError(() => parseCommand(["up", "--state-dir", "/s"]), /up needs --address/);
+Deno.test("parseCommand: up without --address leaves the address to DHCP in the default subnet", () => {
+  assert.equal(DEFAULT_NETWORK_NAME, "ipop");
+  assert.equal(DEFAULT_SUBNET_TEXT, "100.64.0.0/16");
+  const c = upWithout([]);
+  assert.equal("address" in c, false);
+  assert.equal(c.network, "ipop");
+  assert.deepEqual(c.subnet, { base: ipv4ToNumber("100.64.0.0"), prefix: 16 });
+  const d = upWithout(["--network", "lab-2", "--subnet", "100.65.4.0/22"]);
+  assert.equal("address" in d, false);
+  assert.equal(d.network, "lab-2");
+  assert.deepEqual(d.subnet, { base: ipv4ToNumber("100.65.4.0"), prefix: 22 });
+});
+
+Deno.test("parseCommand: --address and --subnet together agree on the network", () => {
+  const withPrefix = upWithout(["--subnet", "100.64.8.0/24", "--address", "100.64.8.9/24"]);
+  assert.deepEqual(withPrefix.address, { ip: "100.64.8.9", prefix: 24 });
+  assert.deepEqual(withPrefix.subnet, { base: ipv4ToNumber("100.64.8.0"), prefix: 24 });
+  const bare = upWithout(["--address=100.64.8.254", "--subnet=100.64.8.0/24"]);
+  assert.deepEqual(bare.address, { ip: "100.64.8.254", prefix: 24 });
+  const defaultSubnet = upWithout(["--address", "100.64.200.3"]);
+  assert.deepEqual(defaultSubnet.address, { ip: "100.64.200.3", prefix: 16 });
+  assert.deepEqual(defaultSubnet.subnet, { base: ipv4ToNumber("100.64.0.0"), prefix: 16 });
+  // An address with its own prefix and no --subnet sets the subnet, even a first host address.
+  const own = upWithout(["--address", "100.66.5.1/20"]);
+  assert.deepEqual(own.address, { ip: "100.66.5.1", prefix: 20 });
+  assert.deepEqual(own.subnet, { base: ipv4ToNumber("100.66.0.0"), prefix: 20 });
+});
+
+Deno.test("parseCommand: bad --network, --subnet and --address combinations are one-line errors", () => {
+  const cases: [string[], RegExp][] = [
+    [["--network", "Lab"], /^Bad --network "Lab"/],
+    [["--network=-x"], /^Bad --network "-x"/],
+    [["--network", "a".repeat(33)], /^Bad --network/],
+    [["--network="], /^--network needs a value/],
+    [["--subnet", "100.64.0.5/16"], /^Bad --subnet "100.64.0.5\/16": .*100\.64\.0\.0\/16$/],
+    [["--subnet", "100.64.0.0/31"], /^Bad --subnet.*prefix must be 8-30/],
+    [["--subnet", "100.64.0.0"], /^Bad --subnet/],
+    [
+      ["--subnet", "100.64.0.0/16", "--address", "100.64.1.5/24"],
+      /^Bad --address "100.64.1.5\/24": its prefix \/24 differs from --subnet 100.64.0.0\/16$/,
+    ],
+    [
+      ["--subnet", "100.64.0.0/24", "--address", "100.64.1.5"],
+      /^Bad --address "100.64.1.5": not inside --subnet 100.64.0.0\/24$/,
+    ],
+    [["--address", "100.65.0.5"], /not inside the default --subnet 100.64.0.0\/16$/],
+    [["--subnet", "100.64.0.0/24", "--address", "100.64.0.0"], /the network address of --subnet/],
+    [["--subnet", "100.64.0.0/24", "--address", "100.64.0.1"], /reserved for a gateway/],
+    [["--subnet", "100.64.0.0/24", "--address", "100.64.0.1/24"], /reserved for a gateway/],
+    [["--subnet", "100.64.0.0/24", "--address", "100.64.0.255"], /the broadcast address of/],
+    [["--address", "100.64.0.1"], /reserved for a gateway of the default --subnet/],
+    [["--address", "100.64.0.0/24"], /network address of its \/24/],
+    [["--address", "100.64.0.01"], /leading zeros/],
+    [["--address", "100.64.0.1/33"], /prefix must be 8-30/],
+    [["--address", "100.64.0.1/"], /expected IPv4 CIDR/],
+    [["--address", "fd00::1"], /expected IPv4 CIDR/],
+  ];
+  for (const [args, pattern] of cases) configError(() => upWithout(args), pattern);
+});
+
+Deno.test("resolveAddressAndSubnet checks --subnet even without --address", () => {
+  assert.deepEqual(resolveAddressAndSubnet(undefined, undefined), {
+    subnet: { base: ipv4ToNumber("100.64.0.0"), prefix: 16 },
+  });
+  configError(() => resolveAddressAndSubnet(undefined, "100.64.0.1/24"), /host bits are set/);
 });
 
 Deno.test("parseCommand: bad up values name the flag and the text", () => {
