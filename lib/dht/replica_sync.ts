@@ -5,6 +5,9 @@ import { type DhtMessage, DhtMessageType, DhtOp, DhtStatus } from "./dht_message
 import type { RecordStore } from "./record_store.ts";
 import { nearestTo } from "./replica_set.ts";
 
+/** Rounds after which every record is handed to its replicas again. */
+export const FULL_RESYNC_ROUNDS = 12;
+
 /**
  * Keeps every stored record on the replicas it belongs on as the ring changes. Each round it
  * sweeps expired records, works out each record's replica set from what this node knows (itself
@@ -14,9 +17,6 @@ import { nearestTo } from "./replica_set.ts";
  * bound; a version is handed to each member once per `FULL_RESYNC_ROUNDS` rounds (so a member
  * that lost its records, by a restart with the same key, gets them again).
  */
-/** Rounds after which every record is handed to its replicas again. */
-export const FULL_RESYNC_ROUNDS = 12;
-
 export class ReplicaSync {
   readonly #host: DhtHost;
   readonly #store: RecordStore;

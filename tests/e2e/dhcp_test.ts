@@ -7,7 +7,13 @@
  * runs the agents at debug level.
  */
 import assert from "node:assert/strict";
-import { AgentProcess, type AgentStatus, makeSecretFile } from "../helpers/agent_process.ts";
+import {
+  AgentProcess,
+  type AgentStatus,
+  DENO,
+  MAIN_TS,
+  makeSecretFile,
+} from "../helpers/agent_process.ts";
 import { AGENT_PORT, allLogs } from "../helpers/link_fixture.ts";
 import {
   canUseNetns,
@@ -134,6 +140,23 @@ Deno.test({
           assert.equal(r.stdout, body);
         }),
       );
+
+      // Operators' view: resolve an address, and a DHT put on one node read on another.
+      const ipop = (a: AgentProcess, ...args: string[]) =>
+        rig.exec(a.ns, [DENO, "run", "-A", MAIN_TS, ...args, "--state-dir", a.stateDir], {
+          timeoutMs: 20_000,
+        });
+      const resolved = await ipop(agents[4]!, "resolve", ips[1]!, "--json");
+      assert.equal(resolved.code, 0, resolved.stderr);
+      assert.equal(JSON.parse(resolved.stdout).records[0]?.ownerAddress, statuses[1]!.address);
+      const put = await ipop(agents[2]!, "dht", "put", "greeting", "hello overlay", "--ttl", "120");
+      assert.equal(put.code, 0, `${put.stdout}${put.stderr}`);
+      const got = await ipop(agents[5]!, "dht", "get", "greeting", "--json");
+      assert.equal(got.code, 0, got.stderr);
+      const records = JSON.parse(got.stdout).records as { value: string; owner: string }[];
+      assert.deepEqual(records.map((r) => [r.value, r.owner]), [
+        ["hello overlay", agents[2]!.publicKey],
+      ]);
 
       // A clean restart keeps the address: the key derives the first choice, and the old
       // claim (released on exit) was ours.
