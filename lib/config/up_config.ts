@@ -22,8 +22,11 @@ import { numberToIpv4 } from "../vnet/ipv4.ts";
 export const DEFAULT_LISTEN_PORT = 5800;
 /** Default listen host: all IPv4 addresses. */
 export const DEFAULT_LISTEN_HOST = "0.0.0.0";
-/** Default TUN MTU in bytes (1500 minus IPv6/UDP/ipop overhead, like WireGuard). */
-export const DEFAULT_MTU_BYTES = 1420;
+/**
+ * Default TUN MTU in bytes: a full-size packet routed through the overlay (44-byte overlay
+ * header, 32 bytes of link framing and AEAD tag) still fits a 1500-byte path over IPv6 (40 + 8).
+ */
+export const DEFAULT_MTU_BYTES = 1376;
 /** Smallest accepted TUN MTU in bytes (the IPv4 minimum reassembly size). */
 export const MIN_MTU_BYTES = 576;
 /** Largest accepted TUN MTU in bytes (jumbo frames). */

@@ -129,6 +129,8 @@ export class LeaseClient {
       if (outcome.status === DhtStatus.Ok) return this.#bound(ip);
       if (outcome.status === DhtStatus.Taken) {
         this.collisions++;
+        // Our claim may have reached a minority of the replicas: take it back there.
+        this.#opts.dht.delete(leaseKey(this.#opts.network, ip), this.tuning.leaseSeconds, () => {});
         if (this.#opts.staticIp !== undefined) {
           this.state = "refused";
           return this.#opts.onRefused?.(ip, outcome.records[0]?.record.owner ?? null);

@@ -196,7 +196,7 @@ export class DhtNode {
     if (op === DhtOp.Get) {
       return {
         status: DhtStatus.Ok,
-        records: this.store.get(key, now).map((record) => ({
+        records: this.store.versions(key, now).map((record) => ({
           record,
           remainingMs: this.store.remainingMs(record, now),
         })),

@@ -31,42 +31,36 @@ export function decideWrite(replicaCount: number, answers: readonly ReplicaAnswe
 }
 
 /**
- * A get returns, per owner, the newest version that at least half of the answering replicas
- * vouch for, a replica vouching for every version up to the one it holds (it held each of them
- * before the owner replaced it). A replica that joined a moment ago and has not been handed the
- * record yet is outvoted; so is one that missed a delete, and so is a newer version that reached
- * only a minority (a write that failed). Of the winning version the longest remaining lifetime
- * any holder reported is returned. The outcome (records sorted by owner) does not depend on the
- * order of `answers`.
- * `notFound` when nothing qualifies; `noQuorum` when nobody answered.
+ * A get returns, per owner, the newest version any answering replica holds — tombstones count
+ * as versions, so an owner whose newest version is a delete is left out. Signed, strictly
+ * increasing sequence numbers make "newest" safe: nobody but the owner can make one. A replica
+ * that joined a moment ago and has not been handed the record yet cannot hide it (a false "not
+ * found" would cut a live node off for a while), and one that missed a delete is overruled by
+ * any replica holding the tombstone. Owners come most-vouched first (replicas holding exactly
+ * that version), then oldest first; of a version, the longest remaining lifetime reported wins.
+ * The outcome does not depend on the order of `answers`. `notFound` when nothing is left;
+ * `noQuorum` when nobody answered.
  */
 export function decideGet(answers: readonly ReplicaAnswer[]): Outcome {
   if (answers.length === 0) return { status: DhtStatus.NoQuorum, records: [] };
-  // Per owner: each answer's newest copy (one per answer, so one vote per replica).
-  const byOwner = new Map<string, HeldRecord[]>();
+  const byOwner = new Map<string, { best: HeldRecord; votes: number }>();
   for (const answer of answers) {
     for (const held of newestPerOwner(answer.records)) {
       const owner = held.record.owner.toHex();
-      const copies = byOwner.get(owner);
-      if (copies) copies.push(held);
-      else byOwner.set(owner, [held]);
+      const seen = byOwner.get(owner);
+      if (!seen || held.record.seq > seen.best.record.seq) {
+        byOwner.set(owner, { best: held, votes: 1 });
+      } else if (held.record.seq === seen.best.record.seq) {
+        seen.votes++;
+        if (held.remainingMs > seen.best.remainingMs) seen.best = held;
+      }
     }
   }
-  const needed = Math.ceil(answers.length / 2);
-  const records: HeldRecord[] = [];
-  for (const [, copies] of [...byOwner].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
-    // Newest first: the copy at index `needed - 1` is the newest version `needed` replicas
-    // hold at least.
-    copies.sort((a, b) => b.record.seq - a.record.seq);
-    const seq = copies[needed - 1]?.record.seq;
-    if (seq === undefined) continue;
-    let best: HeldRecord | undefined;
-    for (const held of copies) {
-      if (held.record.seq !== seq) continue;
-      if (best === undefined || held.remainingMs > best.remainingMs) best = held;
-    }
-    records.push(best!);
-  }
+  const live = [...byOwner.entries()].filter(([, v]) => !v.best.record.deleted);
+  live.sort(([oa, a], [ob, b]) =>
+    b.votes - a.votes || a.best.record.seq - b.best.record.seq || (oa < ob ? -1 : 1)
+  );
+  const records = live.map(([, v]) => v.best);
   return { status: records.length > 0 ? DhtStatus.Ok : DhtStatus.NotFound, records };
 }
 

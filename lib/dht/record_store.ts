@@ -141,6 +141,12 @@ export class RecordStore {
     return out;
   }
 
+  /** Live records of `key`, tombstones included (what a replica reports to a get). */
+  versions(key: Uint8Array, now: number): DhtRecord[] {
+    const owners = this.#liveOwners(key.toHex(), now);
+    return owners === undefined ? [] : [...owners.values()].map((e) => e.record);
+  }
+
   /** Ms until the stored entry for `r`'s (key, owner) expires; 0 when none is live. */
   remainingMs(r: DhtRecord, now: number): number {
     const e = this.#keys.get(r.key.toHex())?.get(r.owner.toHex());

@@ -21,7 +21,7 @@ export const DEFAULT_RESOLVER_MAX_ENTRIES = 4096;
 /** Default lifetime of a positive entry, in ms. */
 export const DEFAULT_POSITIVE_TTL_MS = 60_000;
 /** Default lifetime of a negative entry, in ms. */
-export const DEFAULT_NEGATIVE_TTL_MS = 5_000;
+export const DEFAULT_NEGATIVE_TTL_MS = 2_000;
 
 /** Tuning of a `ResolverCache`; every field is optional. */
 export interface ResolverCacheOptions {

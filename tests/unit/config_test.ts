@@ -65,7 +65,7 @@ Deno.test("parseCommand: up with only the required flags gets the documented def
   assert.equal(c.network, "ipop");
   assert.deepEqual(c.peers, []);
   assert.deepEqual(c.psk, new Uint8Array(32));
-  assert.equal(c.mtu, 1420);
+  assert.equal(c.mtu, 1376);
   assert.equal(c.logLevel, "info");
   assert.equal("tunName" in c, false);
 });
