@@ -18,7 +18,7 @@ import { addressFromBytes, addressToBytes, type OverlayAddress } from "./address
  * ```
  * flags: bit 0 = nearest (deliver at the node closest to the destination; else exact), bit 1 =
  * not to the source (the closest node other than the sender: how a joining node finds the node
- * that will be its neighbour), bit 2 = second chance taken. `hops` counts forwards so far; a message is dropped when it
+ * that will be its neighbour), bit 2 = second chance taken, bit 3 = hop ack requested. `hops` counts forwards so far; a message is dropped when it
  * reaches `ttl`.
  */
 
@@ -44,7 +44,19 @@ export const OverlayKind = {
   Dht: 9,
   /** An IPv4 packet between virtual addresses (body: the packet). Routed exactly. */
   Ip: 10,
+  /** "I got your message": the answer to `FLAG_HOP_ACK` (empty body). One hop. */
+  HopAck: 11,
 } as const;
+
+/** Kinds that are routed (the others travel one hop, between linked nodes). */
+export const ROUTED_KINDS: ReadonlySet<number> = new Set([
+  OverlayKind.ConnectRequest,
+  OverlayKind.ConnectReply,
+  OverlayKind.Data,
+  OverlayKind.Unreachable,
+  OverlayKind.Dht,
+  OverlayKind.Ip,
+]);
 
 /** The routed kinds a service above the overlay receives through `OverlayNode.onKind`. */
 export type ServiceKind = typeof OverlayKind.Dht | typeof OverlayKind.Ip;
@@ -55,6 +67,8 @@ export const FLAG_NEAREST = 1;
 export const FLAG_NOT_TO_SOURCE = 2;
 /** Flag: an exact-mode message already had its second chance (see `OverlayNode.route`). */
 export const FLAG_SECOND_CHANCE = 4;
+/** Flag: the next hop must answer with a `HopAck` (see `hop_watch.ts`); cleared each hop. */
+export const FLAG_HOP_ACK = 8;
 /** Bytes before the body. */
 export const OVERLAY_HEADER_BYTES = 44;
 /** Default hop limit. */
@@ -88,7 +102,7 @@ export function encodeOverlayMessage(m: OverlayMessage): Uint8Array {
 export function decodeOverlayMessage(bytes: Uint8Array): OverlayMessage | null {
   if (bytes.length < OVERLAY_HEADER_BYTES) return null;
   const kind = bytes[0]!;
-  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.Ip) return null;
+  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.HopAck) return null;
   return {
     kind,
     flags: bytes[1]!,

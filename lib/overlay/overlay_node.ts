@@ -13,15 +13,18 @@ import {
   decodeOverlayMessage,
   DEFAULT_TTL,
   encodeOverlayMessage,
+  FLAG_HOP_ACK,
   FLAG_NEAREST,
   FLAG_NOT_TO_SOURCE,
   FLAG_SECOND_CHANCE,
   OverlayKind,
   type OverlayMessage,
+  ROUTED_KINDS,
   type ServiceKind,
 } from "./overlay_message.ts";
 import { clockwiseDistance, compareCloseness } from "./ring.ts";
 import { RingMaintenance } from "./ring_maintenance.ts";
+import { DEFAULT_HOP_WATCH_TUNING, HopWatch } from "./hop_watch.ts";
 import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
 import type { OverlayStatus } from "./overlay_status.ts";
 import { overlayStatus } from "./overlay_status.ts";
@@ -49,6 +52,8 @@ export interface OverlayStats {
   dropped: number;
 }
 
+const NO_BODY = new Uint8Array(0);
+
 /**
  * A member of the structured ring overlay. It links to a bootstrap node, asks the overlay for
  * its ring neighbours with a Connect-To-Me routed to its own address, keeps its nearest
@@ -74,6 +79,7 @@ export class OverlayNode {
   readonly #opts: OverlayNodeOptions;
   readonly #maintenance: RingMaintenance;
   readonly #ctm: ConnectToMe;
+  readonly #hopWatch: HopWatch;
   #upByAddress = new Map<OverlayAddress, Connection>();
   /** Up connections that have been silent too long to route through (refreshed each round). */
   #suspects = new Set<OverlayAddress>();
@@ -105,6 +111,10 @@ export class OverlayNode {
     this.links.onPeerChange((peer) => this.#peerUp(peer), (peer) => this.#peerDown(peer));
     this.#maintenance = new RingMaintenance(this);
     this.#ctm = new ConnectToMe(this, this.#maintenance);
+    this.#hopWatch = new HopWatch(opts.clock, DEFAULT_HOP_WATCH_TUNING, (msg) => {
+      this.#refreshSuspects();
+      this.route(msg);
+    });
   }
 
   /** Joins the overlay through `bootstrap` (none: founds a new overlay). */
@@ -198,6 +208,7 @@ export class OverlayNode {
     if (this.#closed) return;
     this.#closed = true;
     this.#timer?.cancel();
+    this.#hopWatch.close();
     this.links.close();
   }
 
@@ -337,6 +348,8 @@ export class OverlayNode {
 
   /** Sends `msg` over `conn` as it is (the caller has counted the hop). */
   transmit(conn: Connection, msg: OverlayMessage): void {
+    msg.flags &= ~FLAG_HOP_ACK;
+    if (ROUTED_KINDS.has(msg.kind) && this.#hopWatch.watch(conn, msg)) msg.flags |= FLAG_HOP_ACK;
     const bytes = encodeOverlayMessage(msg);
     this.stats.messagesSent++;
     this.stats.bytesSent += bytes.length;
@@ -349,7 +362,10 @@ export class OverlayNode {
     if (!msg || !conn) return void this.stats.dropped++;
     this.stats.messagesReceived++;
     this.stats.bytesReceived += bytes.length;
+    if ((msg.flags & FLAG_HOP_ACK) !== 0) this.sendOneHop(conn, OverlayKind.HopAck, NO_BODY);
     switch (msg.kind) {
+      case OverlayKind.HopAck:
+        return; // its arrival was the point
       case OverlayKind.Neighbours:
         conn.remoteNearAt = this.now();
         return this.#maintenance.heardNeighbours(conn, this.#nodeList(msg.body));
@@ -446,8 +462,10 @@ export class OverlayNode {
     const now = this.now();
     const suspects = new Set<OverlayAddress>();
     for (const c of this.#upByAddress.values()) {
-      if (now - c.peer.lastReceivedAt > this.tuning.suspectAfterMs) suspects.add(c.address);
+      const silent = now - c.peer.lastReceivedAt > this.tuning.suspectAfterMs;
+      if (silent || this.#hopWatch.failed(c)) suspects.add(c.address);
     }
+    this.#hopWatch.prune(this.#upByAddress);
     this.#suspects = suspects;
   }
 
