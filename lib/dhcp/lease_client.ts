@@ -85,6 +85,7 @@ export class LeaseClient {
   #candidate = 0;
   #tried = 0;
   #timer: TimerHandle | null = null;
+  #closed = false;
 
   constructor(opts: LeaseClientOptions) {
     this.#opts = opts;
@@ -109,6 +110,7 @@ export class LeaseClient {
 
   /** Stops timers without releasing (a crash-like stop, or after `release`). */
   close(): void {
+    this.#closed = true;
     this.#timer?.cancel();
     this.#timer = null;
   }
@@ -125,7 +127,7 @@ export class LeaseClient {
   #claim(): void {
     const ip = this.#candidate;
     this.#opts.dht.create(this.#draft(ip), (outcome) => {
-      if (this.state !== "claiming") return;
+      if (this.#closed || this.state !== "claiming") return;
       if (outcome.status === DhtStatus.Ok) return this.#bound(ip);
       if (outcome.status === DhtStatus.Taken) {
         this.collisions++;
@@ -137,7 +139,7 @@ export class LeaseClient {
         }
         this.#tried++;
         const pause = this.#tried % this.tuning.maxCandidates === 0;
-        this.#candidate = randomChoice(this.#opts.subnet, this.#opts.rng);
+        this.#candidate = this.#another(ip);
         return this.#after(pause ? this.tuning.retryMs * 10 : 0, () => this.#claim());
       }
       // No answer from a majority: try the same address again (the claim may be ours already).
@@ -165,7 +167,7 @@ export class LeaseClient {
     const lease = this.lease;
     if (this.state !== "bound" || !lease) return;
     this.#opts.dht.renew(this.#draft(lease.ip), (outcome) => {
-      if (this.state !== "bound" || this.lease !== lease) return;
+      if (this.#closed || this.state !== "bound" || this.lease !== lease) return;
       if (outcome.status === DhtStatus.Ok) return this.#bound(lease.ip);
       if (outcome.status === DhtStatus.Taken) return this.#lost();
       this.#after(this.tuning.retryMs, () => this.#renew());
@@ -185,6 +187,15 @@ export class LeaseClient {
     this.#claim();
   }
 
+  /** A random address other than `ip` (when the subnet has another). */
+  #another(ip: number): number {
+    for (let i = 0; i < 8; i++) {
+      const next = randomChoice(this.#opts.subnet, this.#opts.rng);
+      if (next !== ip) return next;
+    }
+    return randomChoice(this.#opts.subnet, this.#opts.rng);
+  }
+
   #draft(ip: number): RecordDraft {
     return {
       key: leaseKey(this.#opts.network, ip),
@@ -195,6 +206,7 @@ export class LeaseClient {
 
   #after(ms: number, fn: () => void): void {
     this.#timer?.cancel();
+    if (this.#closed) return;
     this.#timer = this.#opts.clock.setTimer(ms, fn);
   }
 

@@ -29,7 +29,7 @@ export interface ResolverCacheOptions {
   maxEntries?: number;
   /** Lifetime of `remember` entries without their own TTL, ms (default 60 s). */
   positiveTtlMs?: number;
-  /** Lifetime of `rememberNone` entries, ms (default 5 s). */
+  /** Lifetime of `rememberNone` entries, ms (default 2 s). */
   negativeTtlMs?: number;
 }
 
