@@ -6,6 +6,7 @@ import { RealClock, SecureRng } from "../clock/real_clock.ts";
 import type { UpConfig } from "../config/up_config.ts";
 import type { KeyPair } from "../crypto/x25519.ts";
 import { OverlayNode } from "../overlay/overlay_node.ts";
+import { DEFAULT_SHORTCUT_TUNING } from "../overlay/shortcuts.ts";
 import { loadFastX25519 } from "../../ffi/sodium_x25519.ts";
 import type { Logger } from "../log.ts";
 import { formatEndpoint } from "../transport/endpoint.ts";
@@ -78,6 +79,9 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       aead,
       x25519: loadFastX25519(),
       logger,
+      tuning: {
+        shortcuts: { ...DEFAULT_SHORTCUT_TUNING, thresholdPps: config.shortcutPps },
+      },
     });
     const rng = new SecureRng();
     const dht = new DhtNode({

@@ -12,11 +12,13 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_MTU_BYTES,
   DEFAULT_NETWORK_NAME,
+  DEFAULT_SHORTCUT_PPS,
   parseBootstrap,
   parseListen,
   parseLogLevel,
   parseMtu,
   parsePeer,
+  parseShortcutPps,
   parseTunName,
   resolveAddressAndSubnet,
   type UpConfig,
@@ -59,6 +61,7 @@ const UP_OPTIONS: Record<string, OptionSpec> = {
   "secret-file": { type: "string" },
   tun: { type: "string" },
   mtu: { type: "string" },
+  "shortcut-pps": { type: "string" },
   "log-level": { type: "string" },
 };
 
@@ -215,6 +218,7 @@ function upConfigFrom(values: Values, io: ParseIo): UpConfig {
   const psk = secretFile === undefined ? noSecretPsk() : loadSecretPsk(secretFile, io.readFile);
   const tunText = stringValue(values, "tun");
   const mtuText = stringValue(values, "mtu");
+  const shortcutText = stringValue(values, "shortcut-pps");
   const levelText = stringValue(values, "log-level");
   const config: UpConfig = {
     stateDir,
@@ -225,6 +229,7 @@ function upConfigFrom(values: Values, io: ParseIo): UpConfig {
     bootstrap,
     psk,
     mtu: mtuText === undefined ? DEFAULT_MTU_BYTES : parseMtu(mtuText),
+    shortcutPps: shortcutText === undefined ? DEFAULT_SHORTCUT_PPS : parseShortcutPps(shortcutText),
     logLevel: levelText === undefined ? DEFAULT_LOG_LEVEL : parseLogLevel(levelText),
   };
   if (address !== undefined) config.address = address;

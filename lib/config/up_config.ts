@@ -82,6 +82,8 @@ export interface UpConfig {
   tunName?: string;
   /** TUN MTU in bytes. */
   mtu: number;
+  /** Packets per second to one destination over several hops that ask for a shortcut (0: off). */
+  shortcutPps: number;
   /** Log level of the console logger. */
   logLevel: LogLevel;
 }
@@ -239,6 +241,22 @@ function checkHostOfPrefix(text: string, ip: number, prefix: number): InterfaceA
   if (host === 0) throw bad(`that is the network address of its /${prefix}`);
   if (host === 2 ** hostBits - 1) throw bad(`that is the broadcast address of its /${prefix}`);
   return { ip: numberToIpv4(ip), prefix };
+}
+
+/** Default `--shortcut-pps`: Brunet's threshold. */
+export const DEFAULT_SHORTCUT_PPS = 2;
+/** Largest accepted `--shortcut-pps`. */
+export const MAX_SHORTCUT_PPS = 100_000;
+
+/** Parses `--shortcut-pps`: a whole number 0..MAX_SHORTCUT_PPS (0 turns shortcuts off). */
+export function parseShortcutPps(text: string): number {
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= MAX_SHORTCUT_PPS)) {
+    throw new ConfigError(
+      `Bad --shortcut-pps "${text}": expected a whole number of packets per second 0-${MAX_SHORTCUT_PPS}`,
+    );
+  }
+  return n;
 }
 
 /** Parses `--mtu`: a decimal integer `MIN_MTU_BYTES`..`MAX_MTU_BYTES`. */

@@ -4,6 +4,7 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_MTU_BYTES,
   DEFAULT_NETWORK_NAME,
+  DEFAULT_SHORTCUT_PPS,
   DEFAULT_SUBNET_TEXT,
   MAX_MTU_BYTES,
   MIN_MTU_BYTES,
@@ -49,6 +50,8 @@ Options of "up":
   --secret-file FILE       Network secret shared by all members (trailing whitespace ignored).
   --tun NAME               TUN interface name (default: the kernel picks ipopN).
   --mtu BYTES              TUN MTU, ${MIN_MTU_BYTES}-${MAX_MTU_BYTES} (default ${DEFAULT_MTU_BYTES}).
+  --shortcut-pps N         Link directly to a node that gets N or more packets a second through
+                           the overlay (default ${DEFAULT_SHORTCUT_PPS}; 0: never).
   --log-level LEVEL        error, warn, info or debug (default ${DEFAULT_LOG_LEVEL}).
 
 Exit status: 0 on success, 1 on a runtime failure, 2 on a usage mistake.

@@ -95,6 +95,7 @@ export class ConnectToMe {
     if (!conn) return;
     if (!conn.up) this.#awaitLink(conn.address, reply);
     if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
+    if (req.purpose === ConnectPurpose.Shortcut) conn.remoteShortcut = true;
     if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = node.now();
   }
 
@@ -128,6 +129,7 @@ export class ConnectToMe {
     this.#pending.delete(reply.token);
     const conn = node.connect(reply.sender.publicKey, reply.sender.endpoints);
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
+    if (conn && pending.purpose === ConnectPurpose.Shortcut) conn.wantShortcut = true;
     if (pending.purpose === ConnectPurpose.Near) this.maintenance.joined();
     this.maintenance.consider(reply.hints);
   }

@@ -21,6 +21,10 @@ export class Connection {
   wantFixed = false;
   /** The peer asked for it as a far connection. */
   remoteFar = false;
+  /** We asked for it as a shortcut (traffic to the peer crossed several hops). */
+  wantShortcut = false;
+  /** The peer asked for it as a shortcut. */
+  remoteShortcut = false;
   /** When the peer last told us we are among its nearest neighbours. */
   remoteNearAt = -Infinity;
   /** When we closed it (it lingers a moment for messages in flight); Infinity while open. */

@@ -25,6 +25,7 @@ import {
 import { clockwiseDistance, compareCloseness } from "./ring.ts";
 import { RingMaintenance } from "./ring_maintenance.ts";
 import { DEFAULT_HOP_WATCH_TUNING, HopWatch } from "./hop_watch.ts";
+import { Shortcuts } from "./shortcuts.ts";
 import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
 import type { OverlayStatus } from "./overlay_status.ts";
 import { overlayStatus } from "./overlay_status.ts";
@@ -80,6 +81,8 @@ export class OverlayNode {
   readonly #maintenance: RingMaintenance;
   readonly #ctm: ConnectToMe;
   readonly #hopWatch: HopWatch;
+  /** On-demand shortcuts (the virtual-IP router reports traffic that crossed the overlay). */
+  readonly shortcuts: Shortcuts;
   #upByAddress = new Map<OverlayAddress, Connection>();
   /** Up connections that have been silent too long to route through (refreshed each round). */
   #suspects = new Set<OverlayAddress>();
@@ -111,6 +114,7 @@ export class OverlayNode {
     this.links.onPeerChange((peer) => this.#peerUp(peer), (peer) => this.#peerDown(peer));
     this.#maintenance = new RingMaintenance(this);
     this.#ctm = new ConnectToMe(this, this.#maintenance);
+    this.shortcuts = new Shortcuts(this, this.tuning.shortcuts);
     this.#hopWatch = new HopWatch(opts.clock, DEFAULT_HOP_WATCH_TUNING, (msg) => {
       this.#refreshSuspects();
       this.route(msg);
@@ -474,6 +478,7 @@ export class OverlayNode {
     this.#timer = this.#opts.clock.setTimer(delayMs, () => {
       this.#refreshSuspects();
       this.#maintenance.run();
+      this.shortcuts.maintain();
       this.#schedule(this.tuning.maintenanceMs);
     });
   }

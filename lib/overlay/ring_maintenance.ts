@@ -197,6 +197,7 @@ export class RingMaintenance {
   #kindOf(c: Connection): Connection["kind"] {
     if (this.#near.has(c)) return "near";
     if (c.wantFar || c.remoteFar) return "far";
+    if (c.wantShortcut || c.remoteShortcut) return "shortcut";
     if (c.wantLeaf) return "leaf";
     if (c.wantFixed) return "fixed";
     return "other";
@@ -231,7 +232,7 @@ export class RingMaintenance {
       const leafDone = conn.wantLeaf && inRing;
       if (leafDone) conn.wantLeaf = false;
       const wanted = this.#near.has(conn) || conn.wantFar || conn.remoteFar || conn.wantLeaf ||
-        conn.wantFixed;
+        conn.wantFixed || conn.wantShortcut || conn.remoteShortcut;
       if (!conn.up || wanted) continue;
       if (now - conn.remoteNearAt < t.remoteNearHoldMs) continue;
       if (!leafDone && now - conn.since < t.unneededGraceMs) continue;

@@ -1,4 +1,5 @@
 import type { LinkTuning } from "../link/constants.ts";
+import { DEFAULT_SHORTCUT_TUNING, type ShortcutTuning } from "./shortcuts.ts";
 
 /** Tuning knobs of the overlay. Durations in milliseconds. */
 export interface OverlayTuning {
@@ -28,6 +29,8 @@ export interface OverlayTuning {
   suspectAfterMs: number;
   /** The link layer's knobs for overlay links. */
   link: Partial<LinkTuning>;
+  /** On-demand shortcuts. */
+  shortcuts: ShortcutTuning;
 }
 
 /** The defaults: failures are noticed in about 15 s, gossip is cheap (every 10 s). */
@@ -45,4 +48,5 @@ export const DEFAULT_OVERLAY_TUNING: OverlayTuning = {
   suspectAfterMs: 7_000,
   closeLingerMs: 2_000,
   link: { keepaliveIntervalMs: 5_000, deadAfterMs: 15_000 },
+  shortcuts: DEFAULT_SHORTCUT_TUNING,
 };

@@ -15,6 +15,8 @@ export interface RouterOverlay {
   readonly links: LinkLayer;
   readonly conns: ReadonlyMap<string, Connection>;
   readonly upByAddress: ReadonlyMap<OverlayAddress, Connection>;
+  /** Told of traffic that crossed the overlay, to ask for shortcuts (absent: none). */
+  readonly shortcuts?: { noteRouted(dst: OverlayAddress): void };
   onKind(kind: typeof OverlayKind.Ip, handler: (d: Delivery) => void): void;
   sendKind(
     kind: typeof OverlayKind.Ip,
@@ -97,6 +99,7 @@ export class OverlayRouter {
       return this.overlay.links.sendPacket(conn.peer, packet);
     }
     this.counters.routed++;
+    this.overlay.shortcuts?.noteRouted(owner);
     this.overlay.sendKind(OverlayKind.Ip, owner, "exact", packet);
   }
 
