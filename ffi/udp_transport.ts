@@ -26,6 +26,9 @@ const SO_SNDBUFFORCE = 32;
 const SO_RCVBUFFORCE = 33;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
+const IPV6_UNICAST_HOPS = 16;
+const IPPROTO_IP = 0;
+const IP_TTL = 2;
 
 /** Default kernel socket buffer size, each direction. */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -136,6 +139,25 @@ export class UdpTransport implements Transport {
     } catch (err) {
       c.close(fd);
       throw err;
+    }
+  }
+
+  /**
+   * Sends `data` to `to` right away with IP TTL (IPv6 hop limit) `ttl`, then restores the
+   * default. Whatever is queued goes first, so the order of sends is kept.
+   */
+  sendPrimer(to: Endpoint, data: Uint8Array, ttl: number): void {
+    if (this.#closed) return;
+    this.flush();
+    const [level, name] = this.localEndpoint.family === 6 && to.family === 6
+      ? [IPPROTO_IPV6, IPV6_UNICAST_HOPS]
+      : [IPPROTO_IP, IP_TTL];
+    if (!setIntOption(this.#fd, level, name, ttl)) return void this.stats.sendDrops++;
+    try {
+      this.send(to, data);
+      this.flush();
+    } finally {
+      setIntOption(this.#fd, level, name, -1); // -1: back to the system default
     }
   }
 

@@ -30,6 +30,10 @@ export interface LinkTuning {
   pendingPacketsPerPeer: number;
   /** Handshake messages processed per second (all sources together). */
   handshakesPerSecond: number;
+  /** Retry a first handshake (to a peer never reached, maybe behind a NAT) after this long. */
+  punchRetryMs: number;
+  /** IP TTL of hole-punching primers: past our own NAT, expired before the peer's. */
+  primerTtl: number;
 }
 
 /** The defaults: keepalives well under common NAT UDP timeouts (30 s). */
@@ -42,4 +46,12 @@ export const DEFAULT_LINK_TUNING: LinkTuning = {
   tickMs: 1_000,
   pendingPacketsPerPeer: 64,
   handshakesPerSecond: 200,
+  punchRetryMs: 1_000,
+  primerTtl: 2,
 };
+
+/** How long after `addPeerAt` a first handshake is retried every `punchRetryMs`. */
+export const PUNCH_WINDOW_MS = 15_000;
+
+/** Candidate endpoints tried at once for a first handshake (Brunet tried 6 of up to 12). */
+export const MAX_CANDIDATES = 8;

@@ -40,6 +40,8 @@ export interface HandshakerHost {
   peerForInitiation(publicKey: Uint8Array): Peer | undefined;
   limiter: TokenBucket;
   send(peer: Peer, datagram: Uint8Array): void;
+  /** Sends an initiation: to the peer's endpoint, and to all its candidates before a first link. */
+  sendInitiation(peer: Peer, datagram: Uint8Array): void;
   isIndexFree(index: number): boolean;
   installSession(peer: Peer, session: Session, role: "initiator" | "responder"): void;
   onPeerAddress(peer: Peer): void;
@@ -78,8 +80,13 @@ export class Handshaker {
   /** Sends an initiation to `peer` unless one sent recently still awaits its response. */
   initiate(peer: Peer): void {
     const now = this.#host.clock.now();
+    if (now < peer.holdUntil) return;
     const inFlight = peer.handshake;
-    if (inFlight && now - inFlight.sentAt < this.#host.tuning.rekeyTimeoutMs) return;
+    const t = this.#host.tuning;
+    // A first handshake through NATs (hole punching) is retried sooner, for a while.
+    const punching = peer.lastHandshakeAt === -Infinity && now < peer.punchUntil;
+    const retryMs = punching ? Math.min(t.punchRetryMs, t.rekeyTimeoutMs) : t.rekeyTimeoutMs;
+    if (inFlight && now - inFlight.sentAt < retryMs) return;
     if (inFlight) this.#byIndex.delete(inFlight.localIndex);
     const localIndex = this.#newIndex();
     const handshake = new InitiatorHandshake({
@@ -99,7 +106,7 @@ export class Handshaker {
     peer.handshake = { localIndex, handshake, sentAt: now };
     this.#byIndex.set(localIndex, peer);
     this.initiations++;
-    this.#host.send(peer, msg);
+    this.#host.sendInitiation(peer, msg);
   }
 
   /** Handles a datagram of type initiation. */

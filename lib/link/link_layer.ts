@@ -7,11 +7,13 @@ import {
   type DataType,
   readReceiverIndex,
 } from "../wire/data_message.ts";
-import { MessageType, readMessageType, WIRE_VERSION } from "../wire/header.ts";
+import { MessageType, PRIMER_DATAGRAM, readMessageType, WIRE_VERSION } from "../wire/header.ts";
 import { mac1Key } from "../wire/handshake_messages.ts";
 import {
   DEFAULT_LINK_TUNING,
   type LinkTuning,
+  MAX_CANDIDATES,
+  PUNCH_WINDOW_MS,
   REJECT_AFTER_MESSAGES,
   REJECT_AFTER_TIME_MS,
 } from "./constants.ts";
@@ -46,6 +48,9 @@ interface IndexEntry {
  */
 export class LinkLayer {
   readonly drops: DropCounters = newDropCounters();
+  /** Hole-punching primers sent, and received (ones that did not expire on the way). */
+  primersSent = 0;
+  primersReceived = 0;
   readonly tuning: LinkTuning;
   readonly #peers = new Map<string, Peer>();
   readonly #bySession = new Map<number, IndexEntry>();
@@ -92,6 +97,7 @@ export class LinkLayer {
       virtualIp: () => this.#opts.virtualIp ?? null,
       peerForInitiation: (publicKey) => this.#peerForInitiation(publicKey),
       send: (peer, datagram) => this.#sendRaw(peer, datagram),
+      sendInitiation: (peer, datagram) => this.#sendInitiation(peer, datagram),
       isIndexFree: (index) => !this.#bySession.has(index) && !this.#handshaker.hasIndex(index),
       installSession: (peer, session, role) => this.#install(peer, session, role),
       onPeerAddress: (peer) => this.#onPeerAddress(peer),
@@ -154,6 +160,35 @@ export class LinkLayer {
     }
     if (endpoint) this.#handshaker.initiate(peer);
     return peer;
+  }
+
+  /**
+   * Adds a peer reachable at one of `candidates` (local and reflexive endpoints, from a
+   * Connect-To-Me), unless it is linked already. Initiations go to every candidate at once until
+   * one answers. With `holdMs`, none is sent before then: the other side sends first, so that
+   * its packets pass our NAT mapping, opened by `prime`, before ours reach its NAT (a packet
+   * reaching a NAT before that NAT's own mapping exists can make it remap the port).
+   */
+  addPeerAt(publicKey: Uint8Array, candidates: readonly Endpoint[], holdMs = 0): Peer {
+    const peer = this.addPeer(publicKey, null);
+    if (peer.current) return peer;
+    peer.candidates = uniqueEndpoints(candidates).slice(0, MAX_CANDIDATES);
+    peer.endpoint ??= peer.candidates[0] ?? null;
+    const now = this.#opts.clock.now();
+    peer.holdUntil = holdMs > 0 ? now + holdMs : -Infinity;
+    peer.punchUntil = now + PUNCH_WINDOW_MS;
+    if (peer.endpoint && holdMs <= 0) this.#handshaker.initiate(peer);
+    return peer;
+  }
+
+  /** Opens our NAT's mappings toward `candidates` with primers that expire on the way. */
+  prime(candidates: readonly Endpoint[]): void {
+    const transport = this.#opts.transport;
+    if (!transport.sendPrimer || this.#closed) return;
+    for (const to of uniqueEndpoints(candidates).slice(0, MAX_CANDIDATES)) {
+      transport.sendPrimer(to, PRIMER_DATAGRAM, this.tuning.primerTtl);
+      this.primersSent++;
+    }
   }
 
   /** The peer with this key, if any. */
@@ -261,6 +296,16 @@ export class LinkLayer {
     this.#opts.transport.send(peer.endpoint!, msg);
   }
 
+  #sendInitiation(peer: Peer, datagram: Uint8Array): void {
+    if (this.#closed) return;
+    const targets = peer.current || peer.candidates.length === 0
+      ? (peer.endpoint ? [peer.endpoint] : [])
+      : uniqueEndpoints(peer.endpoint ? [peer.endpoint, ...peer.candidates] : peer.candidates);
+    if (targets.length === 0) return;
+    peer.lastSentAt = this.#opts.clock.now();
+    for (const to of targets) this.#opts.transport.send(to, datagram);
+  }
+
   #sendRaw(peer: Peer, datagram: Uint8Array): void {
     if (!peer.endpoint || this.#closed) return;
     peer.lastSentAt = this.#opts.clock.now();
@@ -285,6 +330,9 @@ export class LinkLayer {
         return;
       case MessageType.KeyProbe:
         this.#prober.onProbe(data, from);
+        return;
+      case MessageType.Primer:
+        this.primersReceived++; // it was meant to expire on the way; harmless
         return;
       default:
         this.drops.malformed++;
@@ -399,4 +447,11 @@ export class LinkLayer {
     for (const s of peer.removeSessions(() => true)) this.#bySession.delete(s.localIndex);
     peer.lastReceivedAt = -Infinity;
   }
+}
+
+/** `endpoints` without repeats, in order. */
+function uniqueEndpoints(endpoints: readonly Endpoint[]): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const e of endpoints) if (!out.some((o) => sameEndpoint(o, e))) out.push(e);
+  return out;
 }

@@ -38,6 +38,15 @@ export class Peer {
   lastSentAt = -Infinity;
   lastReceivedAt = -Infinity;
   lastHandshakeAt = -Infinity;
+  /**
+   * Where the peer may be reached, for the first handshake: its local and reflexive endpoints
+   * (hole punching sends initiations to all of them). `endpoint` becomes the one that answered.
+   */
+  candidates: Endpoint[] = [];
+  /** No initiation before this clock time (the other side punches first; see `addPeerAt`). */
+  holdUntil = -Infinity;
+  /** Until this clock time a first handshake is retried quickly (hole punching). */
+  punchUntil = -Infinity;
   /** Messages waiting for a session (copies), oldest first. */
   readonly pending: { type: DataType; payload: Uint8Array }[] = [];
   /** Round-trip time of the last completed handshake we initiated, ms (null: none yet). */

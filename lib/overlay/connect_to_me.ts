@@ -10,6 +10,12 @@ import {
 import type { OverlayNode } from "./overlay_node.ts";
 import type { RingMaintenance } from "./ring_maintenance.ts";
 
+/**
+ * How long the answerer of a Connect-To-Me waits before it sends handshakes itself, when the
+ * requester's do not arrive (the requester sends as soon as it has the answer).
+ */
+export const PUNCH_HOLD_MS = 1_000;
+
 /** Answers kept for links still coming up (a burst of joins at one node). */
 export const MAX_ANSWERS_AWAITING_LINK = 64;
 
@@ -89,9 +95,12 @@ export class ConnectToMe {
       sender: node.selfInfo(),
       hints: this.maintenance.nearInfos(),
     }, true);
+    // Hole punching: open our NAT toward the requester first (primers that expire on the way),
+    // answer, and let the requester's handshakes come first (it sends when it has our answer).
+    node.links.prime(req.sender.endpoints);
     const reply = node.message(OverlayKind.ConnectReply, msg.src, 0, body);
     node.route({ ...reply });
-    const conn = node.connect(req.sender.publicKey, req.sender.endpoints);
+    const conn = node.connect(req.sender.publicKey, req.sender.endpoints, PUNCH_HOLD_MS);
     if (!conn) return;
     if (!conn.up) this.#awaitLink(conn.address, reply);
     if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;

@@ -222,14 +222,14 @@ export class OverlayNode {
   }
 
   /** Starts (or reuses) a connection to the node with `publicKey` at `endpoints`. */
-  connect(publicKey: Uint8Array, endpoints: Endpoint[]): Connection | null {
+  connect(publicKey: Uint8Array, endpoints: Endpoint[], holdMs = 0): Connection | null {
     const address = addressOfKey(publicKey);
     if (address === this.address || this.#closed) return null;
     const keyText = publicKey.toBase64();
     const existing = this.conns.get(keyText);
     if (existing) return existing;
     if (this.conns.size >= this.tuning.maxConnections) return null;
-    const peer = this.links.addPeer(publicKey, endpoints[0] ?? null);
+    const peer = this.links.addPeerAt(publicKey, endpoints, holdMs);
     const conn = new Connection(peer, address, this.now());
     this.conns.set(keyText, conn);
     if (peer.current) this.#peerUp(peer);

@@ -6,13 +6,14 @@
  * underlay), each attached host sits on its NAT's LAN, and hosts attached to no NAT are public.
  *
  * ```text
- *   10.x host A ──┐                          ┌── host C (behind NAT 2)
- *    (attached)   NAT 1 ── public underlay ── NAT 2
- *   host B ───────┘           │
- *                         public host P
+ *   host A ──┐                           ┌── host C
+ *            NAT 1 ── public underlay ── NAT 2
+ *   host B ──┘            │
+ *                    public host P
  * ```
  *
  * (The simulator's hosts all have 198.18/15 addresses; "private" only means "attached".)
+ * NATs are IPv4: a translated source is always an IPv4 endpoint.
  *
  * What `route(from, to)` does with one datagram:
  * - both hosts behind the same NAT, `to` a private address: delivered unchanged (same LAN);
@@ -33,9 +34,13 @@ import { Nat, type NatMapping, type NatType } from "./mem_nat_table.ts";
 
 export { Nat, NAT_TYPES, type NatMapping, type NatType } from "./mem_nat_table.ts";
 
-/** How long an idle mapping lives by default, in ms (RFC 4787 REQ-5 asks for >= 2 minutes; */
-/** home NATs often use far less for UDP, and 30 s keeps keepalive behaviour honest). */
+/**
+ * How long an idle mapping lives by default, in ms. RFC 4787 REQ-5 asks for at least 2 minutes,
+ * but home NATs often use far less for UDP, and 30 s keeps keepalive logic honest.
+ */
 export const DEFAULT_NAT_MAPPING_TIMEOUT_MS = 30_000;
+/** The automatic sweep runs at most this often, in ms, however short the timeout. */
+const MIN_SWEEP_INTERVAL_MS = 1_000;
 
 /** Options of a `NatFabric`. */
 export interface NatFabricOptions {
@@ -105,7 +110,7 @@ export class NatFabric {
     }
     this.#rng = opts.rng ?? new SeededRng(opts.seed ?? 1);
     this.#inboundRefreshes = opts.inboundRefreshes ?? true;
-    this.#nextSweepMs = clock.now() + this.mappingTimeoutMs;
+    this.#nextSweepMs = clock.now() + this.#sweepIntervalMs();
   }
 
   /** Adds a NAT whose public IPv4 address is `publicHost`. */
@@ -170,13 +175,14 @@ export class NatFabric {
    * exactly as a datagram would, without delivering anything: what a TTL-limited probe does
    * on a real NAT (it crosses the sender's NAT and dies before the far one). Returns the public
    * source endpoint, or null when `from` is public, the pair shares a LAN, or no port is free.
+   * Bound, so it can serve as `MemNetwork.primer`.
    */
-  primeMapping(from: Endpoint, to: Endpoint): Endpoint | null {
+  readonly primeMapping = (from: Endpoint, to: Endpoint): Endpoint | null => {
     const nat = this.#attached.get(from.host);
     if (!nat || this.#attached.get(to.host) === nat || to.host === nat.publicHost) return null;
     const port = nat.outbound(from, to, this.#clock.now());
     return port === null ? null : { host: nat.publicHost, port, family: 4 };
-  }
+  };
 
   /** The `RouteFn` for `MemNetwork.route` (bound, so it can be passed around). */
   readonly route: RouteFn = (from: Endpoint, to: Endpoint): boolean | Route => {
@@ -224,7 +230,7 @@ export class NatFabric {
   /** Removes every expired mapping and permission; returns how many mappings went. */
   sweep(): number {
     const now = this.#clock.now();
-    this.#nextSweepMs = now + this.mappingTimeoutMs;
+    this.#nextSweepMs = now + this.#sweepIntervalMs();
     let removed = 0;
     for (const nat of this.#byPublic.values()) removed += nat.sweep(now);
     return removed;
@@ -236,5 +242,9 @@ export class NatFabric {
     let mappings = 0;
     for (const nat of this.#byPublic.values()) mappings += nat.size;
     return { ...this.#counts, mappings };
+  }
+
+  #sweepIntervalMs(): number {
+    return Math.max(this.mappingTimeoutMs, MIN_SWEEP_INTERVAL_MS);
   }
 }

@@ -30,6 +30,11 @@ export const NAT_PORT_FIRST = 1024;
 /** The highest public port. */
 export const NAT_PORT_LAST = 65535;
 const NAT_PORT_COUNT = NAT_PORT_LAST - NAT_PORT_FIRST + 1;
+/** Random port guesses before falling back to a scan. */
+const RANDOM_PORT_PROBES = 16;
+/** Words of the port bitmap (64,512 ports is exactly 2,016 words of 32 bits). */
+const PORT_WORDS = NAT_PORT_COUNT / 32;
+const FULL_WORD = 0xffffffff;
 
 /** A read-only view of one mapping (for tests and status). */
 export interface NatMapping {
@@ -48,8 +53,11 @@ interface MappingState {
   /** Key of this mapping in `#byFlow`. */
   readonly flowKey: string;
   lastUsedMs: number;
-  /** Filter permissions: remote key (host, or host|port) -> last use in ms. */
-  readonly permits: Map<string, number>;
+  /**
+   * Filter permissions of restricted-cone mappings: remote key (host, or host|port) -> last
+   * use in ms. Null for full cone (no filter) and symmetric (the filter is `destination`).
+   */
+  readonly permits: Map<string, number> | null;
 }
 
 /** Why `Nat.inbound` refused a datagram. */
@@ -66,6 +74,11 @@ export type InboundRefusal = "no-mapping" | "filtered";
 export class Nat {
   readonly #byPort = new Map<number, MappingState>();
   readonly #byFlow = new Map<string, MappingState>();
+  /** One bit per port of [NAT_PORT_FIRST, NAT_PORT_LAST] that has a (maybe expired) mapping. */
+  readonly #used = new Uint32Array(PORT_WORDS);
+  #usedCount = 0;
+  /** When `#allocate` last found every port live (skips repeated full sweeps). */
+  #fullCheckedAtMs = Number.NaN;
 
   constructor(
     /** The NAT's public IPv4 address. */
@@ -116,18 +129,16 @@ export class Nat {
         destination: this.type === "symmetric" ? dest : null,
         flowKey,
         lastUsedMs: nowMs,
-        permits: new Map(),
+        permits: this.type === "address-restricted" || this.type === "port-restricted"
+          ? new Map()
+          : null,
       };
       this.#byPort.set(port, m);
       this.#byFlow.set(flowKey, m);
+      this.#mark(port, true);
     }
     m.lastUsedMs = nowMs;
-    const permit = this.#permitKey(dest);
-    if (permit !== null) {
-      // Re-insert so the permit map stays in last-use order (lets `sweep` stop early).
-      m.permits.delete(permit);
-      m.permits.set(permit, nowMs);
-    }
+    m.permits?.set(this.#permitKey(dest), nowMs);
     return m.publicPort;
   }
 
@@ -148,18 +159,19 @@ export class Nat {
       this.#remove(m);
       return "no-mapping";
     }
-    const permit = this.#permitKey(sender);
-    if (permit !== null) {
+    if (m.destination !== null) {
+      if (m.destination.port !== sender.port || m.destination.host !== sender.host) {
+        return "filtered";
+      }
+    } else if (m.permits !== null) {
+      const permit = this.#permitKey(sender);
       const last = m.permits.get(permit);
       if (last === undefined) return "filtered";
       if (!this.#live(last, nowMs)) {
         m.permits.delete(permit);
         return "filtered";
       }
-      if (refresh) {
-        m.permits.delete(permit);
-        m.permits.set(permit, nowMs);
-      }
+      if (refresh) m.permits.set(permit, nowMs);
     }
     if (refresh) m.lastUsedMs = nowMs;
     return m.privateEndpoint;
@@ -168,15 +180,15 @@ export class Nat {
   /** Removes expired mappings and permissions; returns how many mappings were removed. */
   sweep(nowMs: number): number {
     let removed = 0;
-    for (const m of [...this.#byPort.values()]) {
+    for (const m of this.#byPort.values()) {
       if (!this.#live(m.lastUsedMs, nowMs)) {
         this.#remove(m);
         removed++;
         continue;
       }
+      if (m.permits === null) continue;
       for (const [key, last] of m.permits) {
-        if (this.#live(last, nowMs)) break;
-        m.permits.delete(key);
+        if (!this.#live(last, nowMs)) m.permits.delete(key);
       }
     }
     return removed;
@@ -198,6 +210,18 @@ export class Nat {
   #remove(m: MappingState): void {
     this.#byPort.delete(m.publicPort);
     this.#byFlow.delete(m.flowKey);
+    this.#mark(m.publicPort, false);
+  }
+
+  /** Keeps the bitmap in step with `#byPort` (ports below NAT_PORT_FIRST are not tracked). */
+  #mark(port: number, used: boolean): void {
+    if (port < NAT_PORT_FIRST) return;
+    const i = port - NAT_PORT_FIRST;
+    const bit = 1 << (i & 31);
+    const word = this.#used[i >>> 5]!;
+    if (((word & bit) !== 0) === used) return;
+    this.#used[i >>> 5] = used ? word | bit : word & ~bit;
+    this.#usedCount += used ? 1 : -1;
   }
 
   #flowKey(privateEp: Endpoint, dest: Endpoint): string {
@@ -205,26 +229,34 @@ export class Nat {
     return this.type === "symmetric" ? `${src}>${dest.host}|${dest.port}` : src;
   }
 
-  /** The filter key a remote must match, or null when the filter lets everyone in. */
-  #permitKey(remote: Endpoint): string | null {
-    switch (this.type) {
-      case "full-cone":
-        return null;
-      case "address-restricted":
-        return remote.host;
-      case "port-restricted":
-      case "symmetric":
-        return `${remote.host}|${remote.port}`;
-    }
+  /** The key of `remote` in a restricted cone's permissions. */
+  #permitKey(remote: Endpoint): string {
+    return this.type === "address-restricted" ? remote.host : `${remote.host}|${remote.port}`;
   }
 
   /** `preferred` if free, else a random free port in [1024, 65535]; null when all are live. */
   #allocate(preferred: number | null, nowMs: number): number | null {
     if (preferred !== null && preferred > 0 && this.#free(preferred, nowMs)) return preferred;
-    const start = this.rng.uint32() % NAT_PORT_COUNT;
-    for (let i = 0; i < NAT_PORT_COUNT; i++) {
-      const port = NAT_PORT_FIRST + (start + i) % NAT_PORT_COUNT;
+    if (this.#usedCount >= NAT_PORT_COUNT) {
+      // Full: only expired mappings can give a port back; look for them once per instant.
+      if (this.#fullCheckedAtMs === nowMs || this.sweep(nowMs) === 0) {
+        this.#fullCheckedAtMs = nowMs;
+        return null;
+      }
+    }
+    // Random probes first (fast while the table is not nearly full), then a bitmap scan from a
+    // random word, which finds a free port whenever one exists.
+    for (let i = 0; i < RANDOM_PORT_PROBES; i++) {
+      const port = NAT_PORT_FIRST + this.rng.uint32() % NAT_PORT_COUNT;
       if (this.#free(port, nowMs)) return port;
+    }
+    const start = this.rng.uint32() % PORT_WORDS;
+    for (let n = 0; n < PORT_WORDS; n++) {
+      const w = (start + n) % PORT_WORDS;
+      const word = this.#used[w]!;
+      if (word === FULL_WORD) continue;
+      const lowestFree = ~word & (word + 1);
+      return NAT_PORT_FIRST + w * 32 + (31 - Math.clz32(lowestFree));
     }
     return null;
   }

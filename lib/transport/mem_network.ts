@@ -36,6 +36,8 @@ export interface MemNetworkOptions {
   maxDatagramBytes?: number;
   /** See `RouteFn`. */
   route?: RouteFn;
+  /** Told of TTL-limited primers (a NAT model opens its mapping; nothing is delivered). */
+  primer?: (from: Endpoint, to: Endpoint) => void;
 }
 
 /** What happened to the datagrams sent into a `MemNetwork`. */
@@ -72,6 +74,8 @@ export class MemNetwork implements MemFabric {
   jitterMs: number;
   lossRate: number;
   route: RouteFn | undefined;
+  /** See `MemNetworkOptions.primer`. */
+  primer: ((from: Endpoint, to: Endpoint) => void) | undefined;
   readonly maxDatagramBytes: number;
   readonly stats: MemNetworkStats = {
     submitted: 0,
@@ -94,6 +98,7 @@ export class MemNetwork implements MemFabric {
     this.jitterMs = opts.jitterMs ?? 0;
     this.lossRate = opts.lossRate ?? 0;
     this.route = opts.route;
+    this.primer = opts.primer;
     this.maxDatagramBytes = opts.maxDatagramBytes ?? MAX_UDP_PAYLOAD_BYTES;
   }
 
@@ -152,6 +157,11 @@ export class MemNetwork implements MemFabric {
   close(): void {
     for (const h of this.#inFlight) h.cancel();
     this.#inFlight.clear();
+  }
+
+  /** Part of `MemFabric`: a primer opens NAT state (through `primer`) and is never delivered. */
+  prime(from: Endpoint, to: Endpoint): void {
+    this.primer?.(from, to);
   }
 
   /** Part of `MemFabric`: called by `MemTransport.send` with a private copy of the datagram. */

@@ -12,6 +12,8 @@ export interface MemFabric {
   submit(from: Endpoint, to: Endpoint, data: Uint8Array): void;
   /** Frees `transport`'s endpoint; called once, from `close()`. */
   release(transport: MemTransport): void;
+  /** A TTL-limited datagram from `from` toward `to`: opens NAT state, delivers nothing. */
+  prime(from: Endpoint, to: Endpoint): void;
 }
 
 /**
@@ -53,6 +55,13 @@ export class MemTransport implements Transport {
   }
 
   flush(): void {}
+
+  /** A primer never arrives here; a NAT model on the network may open a mapping for it. */
+  sendPrimer(to: Endpoint, _data: Uint8Array, _ttl: number): void {
+    if (this.#closed) return;
+    this.stats.datagramsSent++;
+    this.fabric.prime(this.localEndpoint, to);
+  }
 
   close(): void {
     if (this.#closed) return;

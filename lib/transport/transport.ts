@@ -30,6 +30,12 @@ export interface Transport {
   send(to: Endpoint, data: Uint8Array): void;
   /** Sends everything queued. */
   flush(): void;
+  /**
+   * Sends `data` to `to` at once with IP TTL (hop limit) `ttl`, so that it opens this host's
+   * NAT mapping toward `to` and expires on the way (hole punching). Optional: transports
+   * without it cannot prime.
+   */
+  sendPrimer?(to: Endpoint, data: Uint8Array, ttl: number): void;
   /** Counters, for status. */
   readonly stats: TransportStats;
   /** Releases the socket. */

@@ -27,7 +27,16 @@ export const MessageType = {
   Data: 4,
   /** An encrypted overlay message (routing, ring maintenance, connection setup). */
   OverlayData: 5,
+  /**
+   * A hole-punching primer: sent with a small IP TTL so that it opens the sender's own NAT
+   * mapping toward a peer and dies before the peer's NAT. One that does arrive is ignored.
+   * Just the common header.
+   */
+  Primer: 6,
 } as const;
+
+/** The whole primer datagram. */
+export const PRIMER_DATAGRAM: Uint8Array = Uint8Array.of(WIRE_VERSION, 6, 0, 0);
 
 /** One of the `MessageType` values. */
 export type MessageType = typeof MessageType[keyof typeof MessageType];
