@@ -58,7 +58,7 @@ export function leasedNodeFactory(
       network: opts.network,
       subnet: opts.subnet,
       publicKey: identity.publicKey,
-      ready: () => overlay.joined && mayClaim(),
+      ready: () => overlay.settled && mayClaim(),
       onLease: () => {},
       tuning: opts.lease,
     });

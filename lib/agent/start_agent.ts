@@ -106,7 +106,7 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       subnet: config.subnet,
       publicKey: identity.publicKey,
       staticIp: config.address ? ipv4ToNumber(config.address.ip) : undefined,
-      ready: () => node.joined,
+      ready: () => node.settled,
       onLease: (held) => {
         router.setOwnIp(held?.ip ?? null);
         node.links.setVirtualIp(held ? { ip: held.ip, prefix: held.prefix } : null);

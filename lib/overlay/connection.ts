@@ -27,6 +27,9 @@ export class Connection {
   remoteShortcut = false;
   /** When the peer last told us we are among its nearest neighbours. */
   remoteNearAt = -Infinity;
+  /** The peer's latest neighbour list (addresses), and when it came: relays go through it. */
+  heardNear: OverlayAddress[] = [];
+  heardNearAt = -Infinity;
   /** When we closed it (it lingers a moment for messages in flight); Infinity while open. */
   closingSince = Infinity;
   /** Its kind, as last classified. */

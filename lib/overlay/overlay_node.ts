@@ -26,6 +26,7 @@ import { clockwiseDistance, compareCloseness } from "./ring.ts";
 import { RingMaintenance } from "./ring_maintenance.ts";
 import { DEFAULT_HOP_WATCH_TUNING, HopWatch } from "./hop_watch.ts";
 import { Shortcuts } from "./shortcuts.ts";
+import { DEFAULT_RELAY_TUNING, Relays } from "./relays.ts";
 import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
 import type { OverlayStatus } from "./overlay_status.ts";
 import { overlayStatus } from "./overlay_status.ts";
@@ -83,6 +84,8 @@ export class OverlayNode {
   readonly #hopWatch: HopWatch;
   /** On-demand shortcuts (the virtual-IP router reports traffic that crossed the overlay). */
   readonly shortcuts: Shortcuts;
+  /** Ring neighbours reached through a common neighbour (no direct link could form). */
+  readonly relays: Relays;
   #upByAddress = new Map<OverlayAddress, Connection>();
   /** Up connections that have been silent too long to route through (refreshed each round). */
   #suspects = new Set<OverlayAddress>();
@@ -115,6 +118,7 @@ export class OverlayNode {
     this.#maintenance = new RingMaintenance(this);
     this.#ctm = new ConnectToMe(this, this.#maintenance);
     this.shortcuts = new Shortcuts(this, this.tuning.shortcuts);
+    this.relays = new Relays(this, DEFAULT_RELAY_TUNING);
     this.#hopWatch = new HopWatch(opts.clock, DEFAULT_HOP_WATCH_TUNING, (msg) => {
       this.#refreshSuspects();
       this.route(msg);
@@ -153,6 +157,11 @@ export class OverlayNode {
   /** True once the node has joined the ring (its join request was answered), or founded it. */
   get joined(): boolean {
     return this.#maintenance.isJoined;
+  }
+
+  /** True once the node's view of its ring neighbourhood can be trusted (see `isSettled`). */
+  get settled(): boolean {
+    return this.#maintenance.isSettled;
   }
 
   /** The clock the node runs on. */
@@ -227,7 +236,9 @@ export class OverlayNode {
     if (address === this.address || this.#closed) return null;
     const keyText = publicKey.toBase64();
     const existing = this.conns.get(keyText);
-    if (existing) return existing;
+    // A connection we are closing is no good for a new purpose: start afresh.
+    if (existing && !Number.isFinite(existing.closingSince)) return existing;
+    if (existing) this.disconnect(existing, false);
     if (this.conns.size >= this.tuning.maxConnections) return null;
     const peer = this.links.addPeerAt(publicKey, endpoints, holdMs);
     const conn = new Connection(peer, address, this.now());
@@ -290,6 +301,8 @@ export class OverlayNode {
       return;
     }
     msg.hops++;
+    // Our own message straight to its destination: the pair's traffic uses a shortcut.
+    if (msg.src === this.address && next.address === msg.dst) this.shortcuts.noteUse(msg.dst);
     this.transmit(next, msg);
   }
 
@@ -393,6 +406,7 @@ export class OverlayNode {
   }
 
   #deliver(msg: OverlayMessage): void {
+    if (msg.hops === 1) this.shortcuts.noteUse(msg.src);
     switch (msg.kind) {
       case OverlayKind.Data:
         return this.#onDeliver({
@@ -451,10 +465,23 @@ export class OverlayNode {
     }
   }
 
+  /**
+   * Routes: every up connection, and every relayed neighbour mapped to the connection it is
+   * reached through (that common neighbour forwards the message the last hop).
+   */
   #rebuildRoutes(): void {
     this.#upByAddress = new Map();
     for (const c of this.conns.values()) if (c.up) this.#upByAddress.set(c.address, c);
+    for (const r of this.relays?.entries() ?? []) {
+      if (r.via.up && !this.#upByAddress.has(r.target)) this.#upByAddress.set(r.target, r.via);
+    }
     this.#upAddresses = [...this.#upByAddress.keys()];
+  }
+
+  #directAddresses(): Set<OverlayAddress> {
+    const direct = new Set<OverlayAddress>();
+    for (const c of this.conns.values()) if (c.up) direct.add(c.address);
+    return direct;
   }
 
   /**
@@ -479,6 +506,9 @@ export class OverlayNode {
       this.#refreshSuspects();
       this.#maintenance.run();
       this.shortcuts.maintain();
+      const relayed = this.relays.size;
+      this.relays.maintain(this.#directAddresses());
+      if (relayed > 0 || this.relays.size > 0) this.#rebuildRoutes();
       this.#schedule(this.tuning.maintenanceMs);
     });
   }

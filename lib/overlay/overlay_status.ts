@@ -15,6 +15,8 @@ export interface ConnectionStatus {
   ageMs: number;
   rxBytes: number;
   txBytes: number;
+  /** For a relayed neighbour (kind "relay"): the node the traffic goes through, 40 hex digits. */
+  via?: string;
 }
 
 /** A node's overlay state: a plain object, shown by `ipop status` and read by the simulator. */
@@ -33,14 +35,18 @@ export function overlayStatus(node: OverlayNode, estimatedSize: number): Overlay
   return {
     address: addressToHex(node.address),
     estimatedSize: Math.round(estimatedSize),
-    connections: [...node.upByAddress.values()].map((c) => ({
-      kind: c.kind,
-      address: addressToHex(c.address),
-      endpoint: c.peer.endpoint ? formatEndpoint(c.peer.endpoint) : null,
-      rtt_ms: c.peer.rttMs === null ? null : Math.round(c.peer.rttMs * 1000) / 1000,
-      ageMs: Math.round(now - c.since),
-      rxBytes: c.peer.counters.rxBytes,
-      txBytes: c.peer.counters.txBytes,
-    })),
+    connections: [...node.upByAddress].map(([address, c]): ConnectionStatus => {
+      const relayed = address !== c.address;
+      return {
+        kind: relayed ? "relay" : c.kind,
+        address: addressToHex(address),
+        endpoint: !relayed && c.peer.endpoint ? formatEndpoint(c.peer.endpoint) : null,
+        rtt_ms: relayed || c.peer.rttMs === null ? null : Math.round(c.peer.rttMs * 1000) / 1000,
+        ageMs: Math.round(now - c.since),
+        rxBytes: relayed ? 0 : c.peer.counters.rxBytes,
+        txBytes: relayed ? 0 : c.peer.counters.txBytes,
+        ...(relayed ? { via: addressToHex(c.address) } : {}),
+      };
+    }),
   };
 }

@@ -1,4 +1,4 @@
-import type { Endpoint } from "../transport/endpoint.ts";
+import { type Endpoint, sameEndpoint } from "../transport/endpoint.ts";
 import { addressOfKey } from "./address.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
@@ -13,6 +13,10 @@ import { farConnectionCount, farTarget } from "./symphony.ts";
 
 /** New connections to near candidates started per maintenance round, at most. */
 const MAX_NEW_NEAR_PER_ROUND = 8;
+/** How long a node is in the ring before it counts as settled (see `isSettled`). */
+export const SETTLE_MS = 2_000;
+/** Would-be neighbours asked through the overlay and not answered yet, at most. */
+const MAX_ASKED = 64;
 
 /**
  * Keeps a node's place in the ring: joins through the bootstrap nodes, keeps the nearest
@@ -23,6 +27,7 @@ const MAX_NEW_NEAR_PER_ROUND = 8;
 export class RingMaintenance {
   #bootstrap: Endpoint[] = [];
   #joined = false;
+  #joinedAt = Infinity;
   #lastProbeAt = -Infinity;
   #lastJoinAt = -Infinity;
   #lastGossipAt = -Infinity;
@@ -31,6 +36,8 @@ export class RingMaintenance {
   #near = new Set<Connection>();
   #nearChanged = false;
   #newThisRound = 0;
+  /** Connect-To-Me requests sent to would-be neighbours, by target (see `consider`). */
+  readonly #asked = new Map<OverlayAddress, number>();
   estimatedSize = 1;
 
   constructor(private readonly node: OverlayNode) {}
@@ -46,9 +53,25 @@ export class RingMaintenance {
     return this.#joined;
   }
 
+  /**
+   * True once the node has been in the ring for `SETTLE_MS` and is linked on both sides (or is
+   * alone): its view of its neighbourhood is then complete enough to coordinate DHT keys and
+   * to claim an address. A node that has just joined knows only part of its neighbourhood,
+   * and a claim it coordinates itself would ask the wrong replicas.
+   */
+  get isSettled(): boolean {
+    if (!this.#joined) return false;
+    // A founder alone is the whole overlay: nothing to wait for.
+    if (this.node.upAddresses.length === 0) return this.#bootstrap.length === 0;
+    if (this.node.now() - this.#joinedAt < SETTLE_MS) return false;
+    const sides = nearestOnEachSide(this.node.address, this.node.upAddresses, 1);
+    return sides.clockwise.length > 0 && sides.counterClockwise.length > 0;
+  }
+
   /** The Connect-To-Me to our own address was answered: we are in the ring. */
   joined(): void {
     if (!this.#joined) {
+      this.#joinedAt = this.node.now();
       this.#scheduleNearCheck();
       const t = this.node.tuning;
       this.#nextBootstrapCheckAt = this.node.now() + this.#jittered(t.bootstrapCheckMs);
@@ -103,6 +126,8 @@ export class RingMaintenance {
    * among ours, we answer with our list: the nodes between us that it does not know yet.
    */
   heardNeighbours(from: Connection, list: readonly NodeInfo[]): void {
+    from.heardNear = list.map((info) => addressOfKey(info.publicKey));
+    from.heardNearAt = this.node.now();
     this.consider(list);
     if (!this.#near.has(from)) {
       this.node.sendOneHop(from, OverlayKind.NeighboursAnswer, encodeNodeList(this.nearInfos()));
@@ -120,6 +145,12 @@ export class RingMaintenance {
       if (node.conns.has(info.publicKey.toBase64())) continue;
       const address = addressOfKey(info.publicKey);
       if (address === node.address || !wouldBeNear(node.address, address, sides, k)) continue;
+      if (this.#behindNat()) {
+        // Both sides may be behind NATs: ask through the overlay, so that the other side
+        // primes its NAT before our handshakes reach it (see `ConnectToMe.answer`).
+        if (this.#askThroughOverlay(address)) this.#newThisRound++;
+        continue;
+      }
       if (node.connect(info.publicKey, info.endpoints)) {
         known.push(address);
         sides = nearestOnEachSide(node.address, known, k);
@@ -142,7 +173,10 @@ export class RingMaintenance {
     }
     for (const conn of [...node.conns.values()]) {
       const late = !conn.up && now - conn.createdAt > t.connectTimeoutMs;
-      if (late && !conn.wantFixed) node.disconnect(conn, false);
+      if (!late || conn.wantFixed) continue;
+      node.disconnect(conn, false);
+      // No direct link (NATs no punching gets through): a ring neighbour is relayed instead.
+      if (this.#joined && this.#wouldBeNear(conn.address)) node.relays.offer(conn.address);
     }
     this.#refreshNear(null);
     if (this.#nearChanged || now - this.#lastGossipAt >= t.gossipMs) this.#gossip(now);
@@ -160,6 +194,32 @@ export class RingMaintenance {
       if (!this.#hasLeaf()) this.#probeBootstrap();
     }
     this.#trim(now);
+  }
+
+  /** True when peers see us at an endpoint that is not our own: we are behind a NAT. */
+  #behindNat(): boolean {
+    const links = this.node.links;
+    const reflexive = links.reflexiveEndpoints;
+    return reflexive.length > 0 && !reflexive.some((e) => sameEndpoint(e, links.localEndpoint));
+  }
+
+  /** A Connect-To-Me to `address`, at most once per `connectTimeoutMs`. True when sent. */
+  #askThroughOverlay(address: OverlayAddress): boolean {
+    const now = this.node.now();
+    const wait = this.node.tuning.connectTimeoutMs;
+    for (const [a, at] of this.#asked) if (now - at >= wait) this.#asked.delete(a);
+    if (this.#asked.has(address) || this.#asked.size >= MAX_ASKED) return false;
+    this.#asked.set(address, now);
+    this.node.requestConnection(address, ConnectPurpose.Near);
+    return true;
+  }
+
+  /** True when `address` would be among our nearest on its side of the ring. */
+  #wouldBeNear(address: OverlayAddress): boolean {
+    const node = this.node;
+    const k = node.tuning.nearPerSide;
+    const sides = nearestOnEachSide(node.address, node.upAddresses, k);
+    return wouldBeNear(node.address, address, sides, k);
   }
 
   #probeBootstrap(): void {

@@ -16,7 +16,10 @@ export interface RouterOverlay {
   readonly conns: ReadonlyMap<string, Connection>;
   readonly upByAddress: ReadonlyMap<OverlayAddress, Connection>;
   /** Told of traffic that crossed the overlay, to ask for shortcuts (absent: none). */
-  readonly shortcuts?: { noteRouted(dst: OverlayAddress): void };
+  readonly shortcuts?: {
+    noteRouted(dst: OverlayAddress): void;
+    noteUse(peer: OverlayAddress): void;
+  };
   onKind(kind: typeof OverlayKind.Ip, handler: (d: Delivery) => void): void;
   sendKind(
     kind: typeof OverlayKind.Ip,
@@ -94,8 +97,9 @@ export class OverlayRouter {
   #forward(owner: OverlayAddress | null, packet: Uint8Array): void {
     if (owner === null) return void this.counters.unresolved++;
     const conn = this.overlay.upByAddress.get(owner);
-    if (conn) {
+    if (conn && conn.address === owner) { // not a relayed neighbour: a link of our own
       this.counters.direct++;
+      this.overlay.shortcuts?.noteUse(owner);
       return this.overlay.links.sendPacket(conn.peer, packet);
     }
     this.counters.routed++;
@@ -106,6 +110,7 @@ export class OverlayRouter {
   #fromPeer(peer: Peer, packet: Uint8Array): void {
     const conn = this.overlay.conns.get(peer.keyText);
     if (!conn) return void this.counters.spoofed++;
+    this.overlay.shortcuts?.noteUse(conn.address);
     this.#check(conn.address, packet);
   }
 

@@ -1,0 +1,111 @@
+import type { OverlayAddress } from "./address.ts";
+import type { Connection } from "./connection.ts";
+import { ConnectPurpose } from "./ctm_body.ts";
+
+/** Knobs of relayed connections. Durations in milliseconds. */
+export interface RelayTuning {
+  /** Most relayed neighbours kept. */
+  maxRelays: number;
+  /** A neighbour list older than this no longer vouches for a relay. */
+  listFreshMs: number;
+  /** How often a direct link to a relayed neighbour is tried again. */
+  retryDirectMs: number;
+}
+
+/** Defaults: a direct link is tried again every minute. */
+export const DEFAULT_RELAY_TUNING: RelayTuning = {
+  maxRelays: 16,
+  listFreshMs: 35_000,
+  retryDirectMs: 60_000,
+};
+
+/** One relayed neighbour. */
+export interface Relay {
+  readonly target: OverlayAddress;
+  /** The common neighbour the traffic goes through. */
+  via: Connection;
+  readonly since: number;
+  retryAt: number;
+}
+
+/** The slice of `OverlayNode` relays need. */
+export interface RelayHost {
+  readonly conns: ReadonlyMap<string, Connection>;
+  now(): number;
+  requestConnection(target: OverlayAddress, purpose: ConnectPurpose): void;
+}
+
+/**
+ * Neighbours we cannot link to directly (both behind NATs that no hole punching gets through,
+ * or UDP blocked one way), reached through a common neighbour instead — Brunet's tunnel edges.
+ * When a link to a node that would be our ring neighbour fails, and an up connection's latest
+ * neighbour list names that node, the node is routed to through that connection: greedy
+ * routing counts it as ours, and the common neighbour, linked to it, takes the message the last
+ * hop. The ring stays whole and the virtual network reaches the node, with nobody noticing but
+ * the RTT. A direct link is tried again every `retryDirectMs` (a Connect-To-Me, so hole
+ * punching runs again); when one comes up the relay goes.
+ */
+export class Relays {
+  readonly #relays = new Map<OverlayAddress, Relay>();
+
+  constructor(private readonly host: RelayHost, readonly tuning: RelayTuning) {}
+
+  /** Relayed neighbours. */
+  get size(): number {
+    return this.#relays.size;
+  }
+
+  /** The relays, for routing and status. */
+  entries(): IterableIterator<Relay> {
+    return this.#relays.values();
+  }
+
+  /**
+   * A direct link to `target` failed: relay through the up connection whose fresh neighbour
+   * list names it (the one with the smallest RTT). True when a relay was set up.
+   */
+  offer(target: OverlayAddress): boolean {
+    if (this.#relays.has(target)) return true;
+    if (this.#relays.size >= this.tuning.maxRelays) return false;
+    const via = this.#bestVia(target);
+    if (!via) return false;
+    const now = this.host.now();
+    this.#relays.set(target, { target, via, since: now, retryAt: now + this.tuning.retryDirectMs });
+    return true;
+  }
+
+  /**
+   * Once a round: drops relays whose target is linked directly now, or no longer vouched for
+   * by any connection; moves relays to a better common neighbour; retries direct links.
+   */
+  maintain(direct: ReadonlySet<OverlayAddress>): void {
+    const now = this.host.now();
+    for (const relay of [...this.#relays.values()]) {
+      if (direct.has(relay.target)) {
+        this.#relays.delete(relay.target);
+        continue;
+      }
+      const via = this.#bestVia(relay.target);
+      if (!via) {
+        this.#relays.delete(relay.target);
+        continue;
+      }
+      relay.via = via;
+      if (now >= relay.retryAt) {
+        relay.retryAt = now + this.tuning.retryDirectMs;
+        this.host.requestConnection(relay.target, ConnectPurpose.Near);
+      }
+    }
+  }
+
+  #bestVia(target: OverlayAddress): Connection | null {
+    const now = this.host.now();
+    let best: Connection | null = null;
+    for (const c of this.host.conns.values()) {
+      if (!c.up || now - c.heardNearAt > this.tuning.listFreshMs) continue;
+      if (!c.heardNear.includes(target)) continue;
+      if (!best || (c.peer.rttMs ?? Infinity) < (best.peer.rttMs ?? Infinity)) best = c;
+    }
+    return best;
+  }
+}
