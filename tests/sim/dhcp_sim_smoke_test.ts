@@ -79,6 +79,8 @@ Deno.test("lease checker counts duplicate seconds, lost and changed leases", () 
   assert.equal(t.lostNodes, 1, "a lost node counts once");
   assert.equal(t.changedNodes, 1, "a changed node counts once");
   assert.equal(t.incidents.length, 3);
+  assert.equal(checker.firstBoundAt(w.world.live[3]!), 1000);
+  assert.equal(checker.firstBoundAt(w.world.live[2]!), 0, "kept after the lease is lost");
   assert.match(t.incidents.join("\n"), /duplicate: 100\.64\.0\.2 held by host#0 .*host#3/);
   assert.match(t.incidents.join("\n"), /changed: host#1 moved from 100\.64\.0\.3 to 100\.64\.0\.9/);
 });
