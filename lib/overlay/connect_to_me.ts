@@ -55,20 +55,22 @@ export class ConnectToMe {
     let token = node.rng.uint32();
     while (this.#pending.has(token)) token = node.rng.uint32();
     this.#pending.set(token, { purpose, sentAt: node.now() });
-    const body = encodeConnectBody({ purpose, token, sender: node.selfInfo(), hints: [] }, false);
-    const msg = node.message(
-      OverlayKind.ConnectRequest,
-      target,
-      FLAG_NEAREST | FLAG_NOT_TO_SOURCE,
-      body,
-    );
+    const flags = FLAG_NEAREST | FLAG_NOT_TO_SOURCE;
+    const probe = node.message(OverlayKind.ConnectRequest, target, flags, new Uint8Array(0));
     const ups = node.upAddresses;
-    const via = firstHop !== "random"
+    const chosen = firstHop !== "random"
       ? firstHop
       : ups.length > 0
       ? node.upByAddress.get(ups[node.rng.uint32() % ups.length]!)
       : undefined;
-    if (!via?.up) return node.route(msg);
+    const via = chosen?.up ? chosen : node.nextHopOf(probe);
+    // The first hop is linked to us: the answer is sent through it too (see `answer`).
+    const body = encodeConnectBody(
+      { purpose, token, sender: node.selfInfo(), hints: [], via: via?.address ?? null },
+      false,
+    );
+    const msg = node.message(OverlayKind.ConnectRequest, target, flags, body);
+    if (!via) return node.route(msg);
     msg.hops++;
     node.transmit(via, msg);
   }
@@ -100,6 +102,9 @@ export class ConnectToMe {
     node.links.prime(req.sender.endpoints);
     const reply = node.message(OverlayKind.ConnectReply, msg.src, 0, body);
     node.route({ ...reply });
+    // The requester may not be reachable by routing yet (behind a NAT, not linked to its
+    // neighbours): its first hop is linked to it.
+    if (req.via != null && req.via !== msg.src) node.sendVia(req.via, { ...reply });
     const conn = node.connect(req.sender.publicKey, req.sender.endpoints, PUNCH_HOLD_MS);
     if (!conn) return;
     if (!conn.up) this.#awaitLink(conn.address, reply);

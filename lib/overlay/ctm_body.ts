@@ -1,3 +1,4 @@
+import { ADDRESS_BYTES, addressFromBytes, addressToBytes, type OverlayAddress } from "./address.ts";
 import type { NodeInfo } from "./node_info.ts";
 import { nodeInfoBytes, readNodeInfo, writeNodeInfo } from "./node_info.ts";
 import { nodeListBytes, readNodeList, writeNodeList } from "./node_list.ts";
@@ -11,7 +12,9 @@ import { nodeListBytes, readNodeList, writeNodeList } from "./node_list.ts";
  * +---------+-------------+----------------------+------------------------------------+
  * ```
  * purpose: what the requester wants the link for (near, far, shortcut). The token ties a reply
- * to its request.
+ * to its request. A request may end with the 20-byte address of the requester's first hop
+ * (`via`): a node linked to the requester, through which the reply is sent too (a requester
+ * behind a NAT may not be reachable by routing to its address yet).
  */
 export const ConnectPurpose = { Near: 1, Far: 2, Shortcut: 3 } as const;
 
@@ -25,16 +28,20 @@ export interface ConnectBody {
   sender: NodeInfo;
   /** Nodes near the requester's target, in replies. */
   hints: NodeInfo[];
+  /** Requests: the requester's first hop, or null. */
+  via?: OverlayAddress | null;
 }
 
 /** Encodes a request (no hints) or a reply. */
 export function encodeConnectBody(b: ConnectBody, withHints: boolean): Uint8Array {
-  const size = 5 + nodeInfoBytes(b.sender) + (withHints ? nodeListBytes(b.hints) : 0);
+  const viaBytes = !withHints && b.via != null ? ADDRESS_BYTES : 0;
+  const size = 5 + nodeInfoBytes(b.sender) + (withHints ? nodeListBytes(b.hints) : 0) + viaBytes;
   const out = new Uint8Array(size);
   out[0] = b.purpose;
   new DataView(out.buffer).setUint32(1, b.token, true);
   const at = writeNodeInfo(out, 5, b.sender);
   if (withHints) writeNodeList(out, at, b.hints);
+  else if (b.via != null) out.set(addressToBytes(b.via), at);
   return out;
 }
 
@@ -47,10 +54,13 @@ export function decodeConnectBody(bytes: Uint8Array, withHints: boolean): Connec
   const sender = readNodeInfo(bytes, 5);
   if (!sender) return null;
   let hints: NodeInfo[] = [];
+  let via: OverlayAddress | null = null;
   if (withHints) {
     const list = readNodeList(bytes, sender.next);
     if (!list) return null;
     hints = list.list;
-  }
-  return { purpose: purpose as ConnectPurpose, token, sender: sender.info, hints };
+  } else if (bytes.length === sender.next + ADDRESS_BYTES) {
+    via = addressFromBytes(bytes, sender.next);
+  } else if (bytes.length !== sender.next) return null;
+  return { purpose: purpose as ConnectPurpose, token, sender: sender.info, hints, via };
 }

@@ -46,6 +46,11 @@ export const OverlayKind = {
   Ip: 10,
   /** "I got your message": the answer to `FLAG_HOP_ACK` (empty body). One hop. */
   HopAck: 11,
+  /**
+   * Routed to a waypoint, which hands the inner message to a node it is linked to (body: that
+   * node's address, 20 bytes, then the inner overlay message). See `OverlayNode.sendVia`.
+   */
+  Forward: 12,
 } as const;
 
 /** Kinds that are routed (the others travel one hop, between linked nodes). */
@@ -56,6 +61,7 @@ export const ROUTED_KINDS: ReadonlySet<number> = new Set([
   OverlayKind.Unreachable,
   OverlayKind.Dht,
   OverlayKind.Ip,
+  OverlayKind.Forward,
 ]);
 
 /** The routed kinds a service above the overlay receives through `OverlayNode.onKind`. */
@@ -102,7 +108,7 @@ export function encodeOverlayMessage(m: OverlayMessage): Uint8Array {
 export function decodeOverlayMessage(bytes: Uint8Array): OverlayMessage | null {
   if (bytes.length < OVERLAY_HEADER_BYTES) return null;
   const kind = bytes[0]!;
-  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.HopAck) return null;
+  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.Forward) return null;
   return {
     kind,
     flags: bytes[1]!,

@@ -2,7 +2,15 @@ import type { Clock, Rng, TimerHandle } from "../clock/clock.ts";
 import { type LinkEnvironment, LinkLayer } from "../link/link_layer.ts";
 import type { Peer } from "../link/peer.ts";
 import type { Endpoint } from "../transport/endpoint.ts";
-import { addressOfKey, addressToHex, type OverlayAddress, RING_SIZE } from "./address.ts";
+import {
+  ADDRESS_BYTES,
+  addressFromBytes,
+  addressOfKey,
+  addressToBytes,
+  addressToHex,
+  type OverlayAddress,
+  RING_SIZE,
+} from "./address.ts";
 import { Connection } from "./connection.ts";
 import type { ConnectPurpose } from "./ctm_body.ts";
 import { ConnectToMe } from "./connect_to_me.ts";
@@ -291,6 +299,40 @@ export class OverlayNode {
     this.transmit(conn, this.message(kind, conn.address, 0, body));
   }
 
+  /** The connection a message would be forwarded over now, or null (delivered here, or no way). */
+  nextHopOf(msg: OverlayMessage): Connection | null {
+    const next = this.#decide(msg);
+    return next === "deliver" || next === "unreachable" ? null : next;
+  }
+
+  /**
+   * Sends `inner` to its destination through `waypoint`, a node linked to that destination: the
+   * message is routed to the waypoint, which hands it over its link (`OverlayKind.Forward`).
+   * For answering a node that routing cannot reach yet (it is not linked to its ring
+   * neighbours), through the node it asked through.
+   */
+  sendVia(waypoint: OverlayAddress, inner: OverlayMessage): void {
+    const inside = encodeOverlayMessage(inner);
+    const body = new Uint8Array(ADDRESS_BYTES + inside.length);
+    body.set(addressToBytes(inner.dst), 0);
+    body.set(inside, ADDRESS_BYTES);
+    if (waypoint === this.address) return this.#forwardInner(body);
+    this.route(this.message(OverlayKind.Forward, waypoint, 0, body));
+  }
+
+  /** A Forward message for us: hand the inner message to the node we are linked to. */
+  #forwardInner(body: Uint8Array): void {
+    if (body.length < ADDRESS_BYTES) return void this.stats.dropped++;
+    const target = addressFromBytes(body, 0);
+    const inner = decodeOverlayMessage(body.subarray(ADDRESS_BYTES));
+    const conn = this.#upByAddress.get(target);
+    if (!inner || inner.kind === OverlayKind.Forward || !conn || conn.address !== target) {
+      return void this.stats.dropped++;
+    }
+    inner.hops++;
+    this.transmit(conn, { ...inner, body: inner.body.slice() });
+  }
+
   /** Routes a message greedily: delivers it here, forwards it, or answers unreachable. */
   route(msg: OverlayMessage): void {
     if (msg.hops >= msg.ttl) return void this.stats.dropped++;
@@ -387,7 +429,7 @@ export class OverlayNode {
         conn.remoteNearAt = this.now();
         return this.#maintenance.heardNeighbours(conn, this.#nodeList(msg.body));
       case OverlayKind.NeighboursAnswer:
-        return this.#maintenance.consider(this.#nodeList(msg.body));
+        return this.#maintenance.heardNeighbours(conn, this.#nodeList(msg.body), false);
       case OverlayKind.Leave:
         this.disconnect(conn, false);
         return this.#maintenance.consider(this.#nodeList(msg.body));
@@ -421,6 +463,8 @@ export class OverlayNode {
         return this.#ctm.answered(msg);
       case OverlayKind.Unreachable:
         return this.#onUnreachable({ dst: msg.dst, payload: msg.body });
+      case OverlayKind.Forward:
+        return this.#forwardInner(msg.body);
       default: {
         const handler = this.#services.get(msg.kind);
         if (!handler) return void this.stats.dropped++;

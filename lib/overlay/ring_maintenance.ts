@@ -122,14 +122,16 @@ export class RingMaintenance {
   }
 
   /**
-   * A peer sent us its neighbour list (it counts us among its nearest). When we do not count it
-   * among ours, we answer with our list: the nodes between us that it does not know yet.
+   * A peer sent us its neighbour list (it counts us among its nearest; or, with `answer`
+   * false, it answered ours). When we do not count it among ours, we answer with our list: the
+   * nodes between us that it does not know yet. The list also tells who it is linked to (for
+   * relays).
    */
-  heardNeighbours(from: Connection, list: readonly NodeInfo[]): void {
+  heardNeighbours(from: Connection, list: readonly NodeInfo[], answer = true): void {
     from.heardNear = list.map((info) => addressOfKey(info.publicKey));
     from.heardNearAt = this.node.now();
     this.consider(list);
-    if (!this.#near.has(from)) {
+    if (answer && !this.#near.has(from)) {
       this.node.sendOneHop(from, OverlayKind.NeighboursAnswer, encodeNodeList(this.nearInfos()));
     }
   }
