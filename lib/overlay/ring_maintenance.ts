@@ -13,6 +13,8 @@ import { farConnectionCount, farTarget } from "./symphony.ts";
 
 /** New connections to near candidates started per maintenance round, at most. */
 const MAX_NEW_NEAR_PER_ROUND = 8;
+/** A would-be neighbour not linked after this long is relayed meanwhile (ms). */
+const RELAY_AFTER_MS = 4_000;
 /** How long a node is in the ring before it counts as settled (see `isSettled`). */
 export const SETTLE_MS = 2_000;
 /** Would-be neighbours asked through the overlay and not answered yet, at most. */
@@ -174,11 +176,14 @@ export class RingMaintenance {
       this.#sendJoin();
     }
     for (const conn of [...node.conns.values()]) {
-      const late = !conn.up && now - conn.createdAt > t.connectTimeoutMs;
-      if (!late || conn.wantFixed) continue;
-      node.disconnect(conn, false);
-      // No direct link (NATs no punching gets through): a ring neighbour is relayed instead.
-      if (this.#joined && this.#wouldBeNear(conn.address)) node.relays.offer(conn.address);
+      if (conn.up || conn.wantFixed) continue;
+      const waited = now - conn.createdAt;
+      // No direct link yet (NATs that no punching gets through?): a ring neighbour is relayed
+      // meanwhile; the relay goes when the link comes up.
+      if (waited > RELAY_AFTER_MS && this.#joined && this.#wouldBeNear(conn.address)) {
+        node.relays.offer(conn.address);
+      }
+      if (waited > t.connectTimeoutMs) node.disconnect(conn, false);
     }
     this.#refreshNear(null);
     if (this.#nearChanged || now - this.#lastGossipAt >= t.gossipMs) this.#gossip(now);
