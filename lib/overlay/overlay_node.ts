@@ -9,12 +9,10 @@ import {
   addressToBytes,
   addressToHex,
   type OverlayAddress,
-  RING_SIZE,
 } from "./address.ts";
 import { Connection } from "./connection.ts";
 import type { ConnectPurpose } from "./ctm_body.ts";
 import { ConnectToMe } from "./connect_to_me.ts";
-import { nextHop } from "./greedy.ts";
 import type { NodeInfo } from "./node_info.ts";
 import { encodeNodeList, readNodeList } from "./node_list.ts";
 import {
@@ -23,17 +21,16 @@ import {
   encodeOverlayMessage,
   FLAG_HOP_ACK,
   FLAG_NEAREST,
-  FLAG_NOT_TO_SOURCE,
   FLAG_SECOND_CHANCE,
   OverlayKind,
   type OverlayMessage,
   ROUTED_KINDS,
   type ServiceKind,
 } from "./overlay_message.ts";
-import { clockwiseDistance, compareCloseness } from "./ring.ts";
 import { RingMaintenance } from "./ring_maintenance.ts";
 import { DEFAULT_HOP_WATCH_TUNING, HopWatch } from "./hop_watch.ts";
 import { Shortcuts } from "./shortcuts.ts";
+import { chooseRoute, type RouteChoice, type RouteView, secondChanceHop } from "./route_choice.ts";
 import { DEFAULT_RELAY_TUNING, Relays } from "./relays.ts";
 import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
 import type { OverlayStatus } from "./overlay_status.ts";
@@ -349,55 +346,29 @@ export class OverlayNode {
   }
 
   /**
-   * An exact-mode message stops here, the closest node we know to a destination we do not
-   * know. A node that joined a moment ago may be linked to its neighbour on the far side only:
-   * once, hand the message to our nearest connection beyond the destination. True if sent.
+   * An exact-mode message stops here, the closest node we know to its destination: once, it
+   * goes on past the destination (see `secondChanceHop`). True if sent.
    */
   #secondChance(msg: OverlayMessage): boolean {
-    if ((msg.flags & (FLAG_NEAREST | FLAG_SECOND_CHANCE)) !== 0) return false;
-    const clockwise = clockwiseDistance(this.address, msg.dst) < RING_SIZE / 2n;
-    let best: OverlayAddress | null = null;
-    let bestDistance = RING_SIZE;
-    for (const a of this.#upAddresses) {
-      const d = clockwise ? clockwiseDistance(msg.dst, a) : clockwiseDistance(a, msg.dst);
-      if (d < bestDistance) [best, bestDistance] = [a, d];
-    }
-    if (best === null) return false;
+    const next = secondChanceHop(this.#view(), msg);
+    if (!next) return false;
     msg.flags |= FLAG_SECOND_CHANCE;
     msg.hops++;
-    this.transmit(this.#upByAddress.get(best)!, msg);
+    this.transmit(next, msg);
     return true;
   }
 
-  /**
-   * The greedy decision, avoiding suspect links; when avoiding them leaves no way forward (the
-   * destination itself, or the only way, is suspect), the decision is made with them.
-   */
-  #decide(msg: OverlayMessage): Connection | "deliver" | "unreachable" {
-    const first = this.#decideAvoiding(msg, this.#suspects);
-    if (first !== "deliver" && first !== "unreachable") return first;
-    return this.#suspects.size === 0 ? first : this.#decideAvoiding(msg, new Set());
+  #decide(msg: OverlayMessage): RouteChoice {
+    return chooseRoute(this.#view(), msg);
   }
 
-  #decideAvoiding(
-    msg: OverlayMessage,
-    avoid: ReadonlySet<OverlayAddress>,
-  ): Connection | "deliver" | "unreachable" {
-    const notToSource = (msg.flags & FLAG_NOT_TO_SOURCE) !== 0;
-    if (notToSource && msg.src === this.address) {
-      // The originator itself must not be the answer: take the best of its connections.
-      let best: OverlayAddress | null = null;
-      for (const a of this.#upAddresses) {
-        if (avoid.has(a)) continue;
-        if (best === null || compareCloseness(msg.dst, a, best) < 0) best = a;
-      }
-      return best === null ? "unreachable" : this.#upByAddress.get(best)!;
-    }
-    const exclude = notToSource ? new Set([...avoid, msg.src]) : avoid;
-    const mode = (msg.flags & FLAG_NEAREST) !== 0 ? "nearest" : "exact";
-    const d = nextHop(this.address, msg.dst, this.#upAddresses, mode, exclude);
-    if (d.kind === "forward") return this.#upByAddress.get(d.next)!;
-    return d.kind === "deliver" ? "deliver" : "unreachable";
+  #view(): RouteView {
+    return {
+      self: this.address,
+      addresses: this.#upAddresses,
+      byAddress: this.#upByAddress,
+      suspects: this.#suspects,
+    };
   }
 
   /** A new message from this node. */
