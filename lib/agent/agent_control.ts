@@ -4,6 +4,8 @@ import { DhtStatus } from "../dht/dht_message.ts";
 import { MAX_KEY_BYTES, MAX_TTL_SECONDS, MAX_VALUE_BYTES } from "../dht/dht_record.ts";
 import { leaseKey, parseCanonicalIpv4 } from "../dhcp/subnet.ts";
 import { addressOfKey, addressToHex } from "../overlay/address.ts";
+import type { Echoes, EchoResult } from "../overlay/echo.ts";
+import { DEFAULT_TTL } from "../overlay/overlay_message.ts";
 
 /** Default lifetime of `ipop dht put`, in seconds. */
 export const DEFAULT_PUT_TTL_SECONDS = 3_600;
@@ -13,7 +15,26 @@ export interface ControlParts {
   dht: DhtNode;
   network: string;
   status(): unknown;
+  /** Overlay ping and traceroute (`OverlayNode.echoes`). */
+  echoes: Echoes;
 }
+
+/** The answer of `ping`: the owner, round-trip time, and the route hop by hop. */
+export interface PingAnswer {
+  ip: string;
+  /** The owner's overlay address (hex), or null when nobody holds the address. */
+  owner: string | null;
+  /** "reply", "timeout", or "unowned". */
+  result: string;
+  rttMs: number | null;
+  /** The overlay nodes the request crossed, the owner last (hex; null: a hop that did not say). */
+  route: (string | null)[];
+}
+
+/** Longest route `ping` traces. */
+export const MAX_TRACE_HOPS = 16;
+/** How long `ping` waits for each answer. */
+export const PING_TIMEOUT_MS = 2_000;
 
 /** One record as the CLI shows it. */
 export interface RecordView {
@@ -73,6 +94,8 @@ export async function answerControl(
       const ttlSeconds = ttlArgument(request.ttl);
       return view(await outcomeOf((done) => parts.dht.put({ key, value, ttlSeconds }, done)));
     }
+    case "ping":
+      return await ping(parts, stringArgument(request.ip, "ip"));
     case "resolve": {
       const text = stringArgument(request.ip, "ip");
       const ip = parseCanonicalIpv4(text);
@@ -83,6 +106,36 @@ export async function answerControl(
     default:
       throw new ControlArgumentError(`Unknown command ${JSON.stringify(request.cmd ?? null)}`);
   }
+}
+
+async function ping(parts: ControlParts, text: string): Promise<PingAnswer> {
+  const ip = parseCanonicalIpv4(text);
+  if (ip === null) throw new ControlArgumentError(`Not an IPv4 address: ${text}`);
+  const found = await outcomeOf((done) => parts.dht.get(leaseKey(parts.network, ip), done));
+  const record = found.records[0]?.record;
+  if (found.status !== DhtStatus.Ok || !record) {
+    return { ip: text, owner: null, result: "unowned", rttMs: null, route: [] };
+  }
+  const owner = addressOfKey(record.owner);
+  const echo = (ttl: number) =>
+    new Promise<EchoResult>((resolve) => parts.echoes.send(owner, ttl, PING_TIMEOUT_MS, resolve));
+  const first = await echo(DEFAULT_TTL);
+  const answer: PingAnswer = {
+    ip: text,
+    owner: addressToHex(owner),
+    result: first.kind === "reply" ? "reply" : "timeout",
+    rttMs: first.kind === "reply" ? Math.round(first.rttMs * 1000) / 1000 : null,
+    route: [],
+  };
+  if (first.kind !== "reply") return answer;
+  for (let ttl = 1; ttl <= MAX_TRACE_HOPS; ttl++) {
+    const step = await echo(ttl);
+    if (step.kind === "reply") break;
+    answer.route.push(step.kind === "expired" ? addressToHex(step.at) : null);
+    if (step.kind === "expired" && step.at === owner) break;
+  }
+  if (answer.route.at(-1) !== answer.owner) answer.route.push(answer.owner);
+  return answer;
 }
 
 function outcomeOf(start: (done: (o: Outcome) => void) => void): Promise<Outcome> {

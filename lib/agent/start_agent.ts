@@ -167,7 +167,8 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       });
     return Promise.resolve({
       status,
-      control: (request) => answerControl({ dht, network: config.network, status }, request),
+      control: (request) =>
+        answerControl({ dht, network: config.network, status, echoes: node.echoes }, request),
       close,
       closed,
     });

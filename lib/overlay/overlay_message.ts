@@ -51,6 +51,12 @@ export const OverlayKind = {
    * node's address, 20 bytes, then the inner overlay message). See `OverlayNode.sendVia`.
    */
   Forward: 12,
+  /** Overlay ping (body: `echo.ts`). Routed exactly. */
+  EchoRequest: 13,
+  /** The answer to an echo request. Routed exactly. */
+  EchoReply: 14,
+  /** An echo request's hop limit ran out: where (body: `echo.ts`). Routed exactly. */
+  Expired: 15,
 } as const;
 
 /** Kinds that are routed (the others travel one hop, between linked nodes). */
@@ -62,6 +68,9 @@ export const ROUTED_KINDS: ReadonlySet<number> = new Set([
   OverlayKind.Dht,
   OverlayKind.Ip,
   OverlayKind.Forward,
+  OverlayKind.EchoRequest,
+  OverlayKind.EchoReply,
+  OverlayKind.Expired,
 ]);
 
 /** The routed kinds a service above the overlay receives through `OverlayNode.onKind`. */
@@ -108,7 +117,7 @@ export function encodeOverlayMessage(m: OverlayMessage): Uint8Array {
 export function decodeOverlayMessage(bytes: Uint8Array): OverlayMessage | null {
   if (bytes.length < OVERLAY_HEADER_BYTES) return null;
   const kind = bytes[0]!;
-  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.Forward) return null;
+  if (kind < OverlayKind.ConnectRequest || kind > OverlayKind.Expired) return null;
   return {
     kind,
     flags: bytes[1]!,

@@ -32,6 +32,7 @@ import { DEFAULT_HOP_WATCH_TUNING, HopWatch } from "./hop_watch.ts";
 import { Shortcuts } from "./shortcuts.ts";
 import { chooseRoute, type RouteChoice, type RouteView, secondChanceHop } from "./route_choice.ts";
 import { DEFAULT_RELAY_TUNING, Relays } from "./relays.ts";
+import { Echoes } from "./echo.ts";
 import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
 import type { OverlayStatus } from "./overlay_status.ts";
 import { overlayStatus } from "./overlay_status.ts";
@@ -91,6 +92,8 @@ export class OverlayNode {
   readonly shortcuts: Shortcuts;
   /** Ring neighbours reached through a common neighbour (no direct link could form). */
   readonly relays: Relays;
+  /** Overlay ping and traceroute. */
+  readonly echoes: Echoes;
   #upByAddress = new Map<OverlayAddress, Connection>();
   /** Up connections that have been silent too long to route through (refreshed each round). */
   #suspects = new Set<OverlayAddress>();
@@ -124,6 +127,7 @@ export class OverlayNode {
     this.#ctm = new ConnectToMe(this, this.#maintenance);
     this.shortcuts = new Shortcuts(this, this.tuning.shortcuts);
     this.relays = new Relays(this, DEFAULT_RELAY_TUNING);
+    this.echoes = new Echoes(this);
     this.#hopWatch = new HopWatch(opts.clock, DEFAULT_HOP_WATCH_TUNING, (msg) => {
       this.#refreshSuspects();
       this.route(msg);
@@ -227,6 +231,7 @@ export class OverlayNode {
     this.#closed = true;
     this.#timer?.cancel();
     this.#hopWatch.close();
+    this.echoes.close();
     this.links.close();
   }
 
@@ -332,7 +337,10 @@ export class OverlayNode {
 
   /** Routes a message greedily: delivers it here, forwards it, or answers unreachable. */
   route(msg: OverlayMessage): void {
-    if (msg.hops >= msg.ttl) return void this.stats.dropped++;
+    if (msg.hops >= msg.ttl) {
+      this.echoes.expired(msg); // a trace step: say where it ran out
+      return void this.stats.dropped++;
+    }
     const next = this.#decide(msg);
     if (next === "deliver") return this.#deliver(msg);
     if (next === "unreachable") {
@@ -436,6 +444,10 @@ export class OverlayNode {
         return this.#onUnreachable({ dst: msg.dst, payload: msg.body });
       case OverlayKind.Forward:
         return this.#forwardInner(msg.body);
+      case OverlayKind.EchoRequest:
+      case OverlayKind.EchoReply:
+      case OverlayKind.Expired:
+        return this.echoes.delivered(msg);
       default: {
         const handler = this.#services.get(msg.kind);
         if (!handler) return void this.stats.dropped++;
