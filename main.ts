@@ -1,5 +1,6 @@
 /**
- * ipop's command-line front: `ipop id | up | status | dht get|put | resolve | help | version`.
+ * ipop's command-line front: `ipop id | up | status | dht get|put | resolve | config check|example
+ * | help | version`.
  *
  * This is an OS edge: it reads argv, owns stdout/stderr, signals and the exit status, and wires
  * the parsed config, the identity on disk, the agent and the control socket together.
@@ -9,6 +10,7 @@
  */
 import { type RunningAgent, startAgent } from "./lib/agent/start_agent.ts";
 import { ConfigError } from "./lib/config/config_error.ts";
+import { checkConfigFile, configToJson, exampleConfigJson } from "./lib/config/config_file.ts";
 import { parseCommand } from "./lib/config/parse_args.ts";
 import { checkPeersAgainstSelf, type UpConfig } from "./lib/config/up_config.ts";
 import { USAGE } from "./lib/config/usage.ts";
@@ -25,6 +27,10 @@ import {
 } from "./lib/control/control_server.ts";
 import { formatDhtAnswer, formatResolveAnswer, isDhtAnswer } from "./lib/control/dht_text.ts";
 import { formatStatus, isAgentStatus } from "./lib/control/status_text.ts";
+import { MetricsServer } from "./lib/metrics/metrics_server.ts";
+import type { PingAnswer } from "./lib/agent/agent_control.ts";
+import { formatPeers, formatPing, isPeersAnswer } from "./lib/control/peers_text.ts";
+import type { AgentStatus } from "./lib/agent/agent_status.ts";
 import { IdentityError, loadOrCreateIdentity } from "./lib/identity/key_store.ts";
 import { encodeKey } from "./lib/identity/key_text.ts";
 import { consoleLogger, type Logger } from "./lib/log.ts";
@@ -76,6 +82,19 @@ export async function main(args: string[]): Promise<number> {
       }
       case "resolve":
         return await runDht(command.stateDir, command.json, { cmd: "resolve", ip: command.ip });
+      case "ping":
+        return await runPing(command.stateDir, command.json, command.ip);
+      case "peers":
+        return await runPeers(command.stateDir, command.json);
+      case "down":
+        await requestControl(command.stateDir, { cmd: "down" });
+        console.log("ipop is stopping");
+        return EXIT_OK;
+      case "config-check":
+        return runConfigCheck(command.path);
+      case "config-example":
+        console.log(JSON.stringify(exampleConfigJson(), null, 2));
+        return EXIT_OK;
     }
   } catch (err) {
     return reportError(err);
@@ -102,6 +121,18 @@ function reportError(err: unknown): number {
   return EXIT_FAILURE;
 }
 
+/** `config check FILE`: "FILE: ok" and the effective config, or every error (exit 2). */
+function runConfigCheck(path: string): number {
+  const check = checkConfigFile(path, (p) => Deno.readFileSync(p));
+  if (check.config === undefined) {
+    for (const err of check.errors) console.error(`ipop: ${err.message}`);
+    return EXIT_USAGE;
+  }
+  console.log(`${path}: ok`);
+  console.log(JSON.stringify(configToJson(check.config, check.secretFile), null, 2));
+  return EXIT_OK;
+}
+
 async function runStatus(stateDir: string, json: boolean): Promise<number> {
   const status = await requestStatus(stateDir);
   if (json || !isAgentStatus(status)) {
@@ -109,6 +140,24 @@ async function runStatus(stateDir: string, json: boolean): Promise<number> {
   } else {
     console.log(formatStatus(status).trimEnd());
   }
+  return EXIT_OK;
+}
+
+/** `ipop ping IP`: the owner, the round-trip time through the overlay, and the route. */
+async function runPing(stateDir: string, json: boolean, ip: string): Promise<number> {
+  const answer = await requestControl(stateDir, { cmd: "ping", ip }, {
+    timeoutMs: SLOW_CONTROL_TIMEOUT_MS,
+  }) as PingAnswer;
+  if (json) console.log(JSON.stringify(answer, null, 2));
+  else console.log(formatPing(answer));
+  return answer.result === "reply" ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** `ipop peers`: the links and overlay connections. */
+async function runPeers(stateDir: string, json: boolean): Promise<number> {
+  const answer = await requestControl(stateDir, { cmd: "peers" });
+  if (json || !isPeersAnswer(answer)) console.log(JSON.stringify(answer, null, 2));
+  else console.log(formatPeers(answer).trimEnd());
   return EXIT_OK;
 }
 
@@ -139,27 +188,58 @@ async function runUp(config: UpConfig): Promise<number> {
     return agent;
   };
   const forward = (request: Record<string, unknown>) => running().control(request);
+  let requestDown = () => {};
+  const down = () => {
+    running();
+    // After the answer has gone out: the shutdown closes this very socket.
+    setTimeout(() => requestDown(), DOWN_DELAY_MS);
+    return { stopping: true };
+  };
   const control = await ControlServer.listen(config.stateDir, () => running().status(), {
-    commands: { "dht-get": forward, "dht-put": forward, "resolve": forward },
+    commands: {
+      "dht-get": forward,
+      "dht-put": forward,
+      "resolve": forward,
+      "ping": forward,
+      "peers": () => peersOf(running().status()),
+      "down": down,
+    },
   });
+  let metrics: MetricsServer | undefined;
   try {
     agent = await startAgent({ config, identity, logger });
+    if (config.metrics) {
+      const { host, port } = config.metrics;
+      metrics = await MetricsServer.listen({ host, port }, () => running().status());
+      logger.info(`metrics on http://${metrics.address}/metrics`);
+    }
   } catch (err) {
-    await control.close();
+    await Promise.all([control.close(), agent?.close()]);
     if (config.logLevel === "debug") logger.debug(String((err as Error)?.stack ?? err));
     const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
     throw new UpFailure(message ?? "The agent failed to start", { cause: err });
   }
-  return await untilShutdown(agent, control, logger);
+  const closers = [() => control.close(), ...(metrics ? [() => metrics!.close()] : [])];
+  return await untilShutdown(agent, closers, logger, (trigger) => requestDown = trigger);
+}
+
+/** How long `ipop down` lets its answer go out before the shutdown begins, in ms. */
+const DOWN_DELAY_MS = 50;
+
+/** The `peers` answer: the status's peers and overlay connections. */
+function peersOf(status: AgentStatus): unknown {
+  return { peers: status.peers, connections: status.connections };
 }
 
 /** Resolves with the exit status once a signal or the agent's own end has shut everything down. */
 function untilShutdown(
   agent: RunningAgent,
-  control: ControlServer,
+  closers: (() => Promise<void>)[],
   logger: Logger,
+  onDownRequest: (trigger: () => void) => void,
 ): Promise<number> {
   return new Promise((resolve) => {
+    onDownRequest(() => void stop("ipop down", EXIT_OK));
     const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
     const handlers = signals.map((signal) => {
       const handler = () => void stop(`${signal} received`, EXIT_OK);
@@ -179,7 +259,7 @@ function untilShutdown(
         resolve(code);
       }, SHUTDOWN_DEADLINE_MS);
       try {
-        await Promise.all([control.close(), agent.close()]);
+        await Promise.all([...closers.map((close) => close()), agent.close()]);
       } catch (err) {
         logger.error(`error while shutting down: ${err instanceof Error ? err.message : err}`);
       }

@@ -33,6 +33,8 @@ export interface PingAnswer {
 
 /** Longest route `ping` traces. */
 export const MAX_TRACE_HOPS = 16;
+/** How long `ping` spends tracing the route at most (the control exchange has 10 s). */
+export const TRACE_BUDGET_MS = 5_000;
 /** How long `ping` waits for each answer. */
 export const PING_TIMEOUT_MS = 2_000;
 
@@ -128,7 +130,9 @@ async function ping(parts: ControlParts, text: string): Promise<PingAnswer> {
     route: [],
   };
   if (first.kind !== "reply") return answer;
+  const startedAt = performance.now();
   for (let ttl = 1; ttl <= MAX_TRACE_HOPS; ttl++) {
+    if (performance.now() - startedAt > TRACE_BUDGET_MS) break; // the control exchange has 10 s
     const step = await echo(ttl);
     if (step.kind === "reply") break;
     answer.route.push(step.kind === "expired" ? addressToHex(step.at) : null);

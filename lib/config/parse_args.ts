@@ -1,29 +1,23 @@
 /**
  * The command line of ipop: `parseCommand(args)` turns argv (without the program name) into a
  * typed `Command`, or throws a one-line `ConfigError`. It does no I/O except reading the
- * `--secret-file` through the injected `readFile`, so it is tested without a process.
+ * `--config` and `--secret-file` files and the environment through the injected `ParseIo`, so it
+ * is tested without a process. `up` combines flags > `IPOP_*` environment > config file >
+ * defaults (see config_sources.ts); the other commands read only `IPOP_STATE_DIR` from the
+ * environment, when `--state-dir` is not given.
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "./config_error.ts";
-import { loadSecretPsk, noSecretPsk } from "./secret.ts";
+import { readConfigFile } from "./config_file.ts";
 import {
-  checkDistinctPeers,
-  DEFAULT_LISTEN_PORT,
-  DEFAULT_LOG_LEVEL,
-  DEFAULT_MTU_BYTES,
-  DEFAULT_NETWORK_NAME,
-  DEFAULT_SHORTCUT_PPS,
-  parseBootstrap,
-  parseListen,
-  parseLogLevel,
-  parseMtu,
-  parsePeer,
-  parseShortcutPps,
-  parseTunName,
-  resolveAddressAndSubnet,
-  type UpConfig,
-} from "./up_config.ts";
-import { parseNetworkName } from "../dhcp/subnet.ts";
+  mergeSettings,
+  resolveUpSettings,
+  type Settings,
+  settingsFromEnv,
+  UP_KEY_NAMES,
+  UP_KEYS,
+} from "./config_sources.ts";
+import type { UpConfig } from "./up_config.ts";
 
 /** A parsed command line. `help.requested` is false when no command was given at all. */
 export type Command =
@@ -33,16 +27,32 @@ export type Command =
   | { kind: "dht-get"; stateDir: string; json: boolean; key: string }
   | { kind: "dht-put"; stateDir: string; json: boolean; key: string; value: string; ttl?: number }
   | { kind: "resolve"; stateDir: string; json: boolean; ip: string }
+  | { kind: "ping"; stateDir: string; json: boolean; ip: string }
+  | { kind: "peers"; stateDir: string; json: boolean }
+  | { kind: "down"; stateDir: string }
+  | { kind: "config-check"; path: string }
+  | { kind: "config-example" }
   | { kind: "help"; requested: boolean }
   | { kind: "version" };
 
-/** The one piece of I/O parsing needs; tests pass a fake. */
+/** The I/O parsing needs; tests pass a fake. */
 export interface ParseIo {
   /** Reads a whole file; throws `Deno.errors.*` like `Deno.readFileSync`. */
   readFile(path: string): Uint8Array;
+  /** The process environment; absent: an empty one. May throw `ConfigError`. */
+  env?(): Record<string, string>;
 }
 
-const realIo: ParseIo = { readFile: (path) => Deno.readFileSync(path) };
+const realIo: ParseIo = {
+  readFile: (path) => Deno.readFileSync(path),
+  env() {
+    try {
+      return Deno.env.toObject();
+    } catch (err) {
+      throw new ConfigError("Cannot read the environment: run with --allow-env", { cause: err });
+    }
+  },
+};
 
 type OptionSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
 
@@ -63,6 +73,8 @@ const UP_OPTIONS: Record<string, OptionSpec> = {
   mtu: { type: "string" },
   "shortcut-pps": { type: "string" },
   "log-level": { type: "string" },
+  metrics: { type: "string" },
+  config: { type: "string" },
 };
 
 /**
@@ -85,7 +97,7 @@ export function parseCommand(args: readonly string[], io: ParseIo = realIo): Com
     case "id": {
       const values = parseFlags("id", rest, { ...HELP_OPTION, ...STATE_DIR_OPTION });
       if (values.help) return { kind: "help", requested: true };
-      return { kind: "id", stateDir: requireStateDir("id", values) };
+      return { kind: "id", stateDir: requireStateDir("id", values, io) };
     }
     case "status": {
       const values = parseFlags("status", rest, {
@@ -94,16 +106,35 @@ export function parseCommand(args: readonly string[], io: ParseIo = realIo): Com
         json: { type: "boolean" },
       });
       if (values.help) return { kind: "help", requested: true };
-      return { kind: "status", stateDir: requireStateDir("status", values), json: !!values.json };
+      const stateDir = requireStateDir("status", values, io);
+      return { kind: "status", stateDir, json: !!values.json };
     }
     case "dht":
-      return parseDhtCommand(rest);
+      return parseDhtCommand(rest, io);
+    case "config":
+      return parseConfigCommand(rest);
     case "resolve": {
       const { values, positionals } = parseFlagsAnd("resolve", rest, READ_OPTIONS, 1);
       if (values.help) return { kind: "help", requested: true };
       const [ip] = positionals;
-      const stateDir = requireStateDir("resolve", values);
+      const stateDir = requireStateDir("resolve", values, io);
       return { kind: "resolve", stateDir, json: !!values.json, ip: ip! };
+    }
+    case "ping": {
+      const { values, positionals } = parseFlagsAnd("ping", rest, READ_OPTIONS, 1);
+      if (values.help) return { kind: "help", requested: true };
+      const stateDir = requireStateDir("ping", values, io);
+      return { kind: "ping", stateDir, json: !!values.json, ip: positionals[0]! };
+    }
+    case "peers": {
+      const values = parseFlags("peers", rest, READ_OPTIONS);
+      if (values.help) return { kind: "help", requested: true };
+      return { kind: "peers", stateDir: requireStateDir("peers", values, io), json: !!values.json };
+    }
+    case "down": {
+      const values = parseFlags("down", rest, { ...HELP_OPTION, ...STATE_DIR_OPTION });
+      if (values.help) return { kind: "help", requested: true };
+      return { kind: "down", stateDir: requireStateDir("down", values, io) };
     }
     case "up": {
       const values = parseFlags("up", rest, UP_OPTIONS);
@@ -113,7 +144,7 @@ export function parseCommand(args: readonly string[], io: ParseIo = realIo): Com
     default:
       if (word.startsWith("-")) {
         throw new ConfigError(
-          `Expected a command (id, up, status, dht, resolve) before "${word}"`,
+          `Expected a command (id, up, status, dht, resolve, config) before "${word}"`,
           {
             seeHelp: true,
           },
@@ -132,19 +163,19 @@ const READ_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** `dht get KEY` and `dht put KEY VALUE [--ttl SECONDS]`. */
-function parseDhtCommand(args: readonly string[]): Command {
+function parseDhtCommand(args: readonly string[], io: ParseIo): Command {
   const [verb, ...rest] = args;
   if (verb === "get") {
     const { values, positionals } = parseFlagsAnd("dht get", rest, READ_OPTIONS, 1);
     if (values.help) return { kind: "help", requested: true };
-    const stateDir = requireStateDir("dht get", values);
+    const stateDir = requireStateDir("dht get", values, io);
     return { kind: "dht-get", stateDir, json: !!values.json, key: positionals[0]! };
   }
   if (verb === "put") {
     const options = { ...READ_OPTIONS, ttl: { type: "string" } } as const;
     const { values, positionals } = parseFlagsAnd("dht put", rest, options, 2);
     if (values.help) return { kind: "help", requested: true };
-    const stateDir = requireStateDir("dht put", values);
+    const stateDir = requireStateDir("dht put", values, io);
     const ttlText = stringValue(values, "ttl");
     const command: Command = {
       kind: "dht-put",
@@ -201,40 +232,48 @@ function parseFlagsAnd(
   return { values, positionals };
 }
 
+/** `config check FILE` and `config example`. */
+function parseConfigCommand(args: readonly string[]): Command {
+  const [verb, ...rest] = args;
+  if (verb === "check") {
+    const { values, positionals } = parseFlagsAnd("config check", rest, HELP_OPTION, 1);
+    if (values.help) return { kind: "help", requested: true };
+    return { kind: "config-check", path: positionals[0]! };
+  }
+  if (verb === "example") {
+    const values = parseFlags("config example", rest, HELP_OPTION);
+    if (values.help) return { kind: "help", requested: true };
+    return { kind: "config-example" };
+  }
+  if (verb === "--help" || verb === "-h") return { kind: "help", requested: true };
+  throw new ConfigError(`config needs "check FILE" or "example"`, { seeHelp: true });
+}
+
+/**
+ * The `UpConfig` of flags, environment and config file (`--config`, else `IPOP_CONFIG`). Throws
+ * the first problem found; `ipop config check` lists them all for a file.
+ */
 function upConfigFrom(values: Values, io: ParseIo): UpConfig {
-  const stateDir = requireStateDir("up", values);
-  const listen = parseListen(stringValue(values, "listen") ?? String(DEFAULT_LISTEN_PORT));
-  const networkText = stringValue(values, "network");
-  const network = networkText === undefined ? DEFAULT_NETWORK_NAME : parseNetworkName(networkText);
-  const { address, subnet } = resolveAddressAndSubnet(
-    stringValue(values, "address"),
-    stringValue(values, "subnet"),
-  );
-  const peerTexts = (values.peer ?? []) as string[];
-  const peers = peerTexts.map(parsePeer);
-  checkDistinctPeers(peers);
-  const bootstrap = ((values.bootstrap ?? []) as string[]).map(parseBootstrap);
-  const secretFile = stringValue(values, "secret-file");
-  const psk = secretFile === undefined ? noSecretPsk() : loadSecretPsk(secretFile, io.readFile);
-  const tunText = stringValue(values, "tun");
-  const mtuText = stringValue(values, "mtu");
-  const shortcutText = stringValue(values, "shortcut-pps");
-  const levelText = stringValue(values, "log-level");
-  const config: UpConfig = {
-    stateDir,
-    listen,
-    network,
-    subnet,
-    peers,
-    bootstrap,
-    psk,
-    mtu: mtuText === undefined ? DEFAULT_MTU_BYTES : parseMtu(mtuText),
-    shortcutPps: shortcutText === undefined ? DEFAULT_SHORTCUT_PPS : parseShortcutPps(shortcutText),
-    logLevel: levelText === undefined ? DEFAULT_LOG_LEVEL : parseLogLevel(levelText),
-  };
-  if (address !== undefined) config.address = address;
-  if (tunText !== undefined) config.tunName = parseTunName(tunText);
-  return config;
+  const flags: Settings = {};
+  for (const key of UP_KEY_NAMES) {
+    const { flag, kind } = UP_KEYS[key];
+    if (kind === "list") {
+      const items = values[flag] as string[] | undefined;
+      if (items !== undefined) flags[key] = { value: items, origin: { kind: "flag" } };
+    } else {
+      const text = stringValue(values, flag);
+      if (text !== undefined) flags[key] = { value: text, origin: { kind: "flag" } };
+    }
+  }
+  const env = settingsFromEnv(io.env?.() ?? {});
+  const configPath = stringValue(values, "config") ?? env.configPath;
+  const file = configPath === undefined ? undefined : readConfigFile(configPath, io.readFile);
+  const first = env.errors[0] ?? file?.errors[0];
+  if (first !== undefined) throw first;
+  const merged = mergeSettings(file?.settings ?? {}, env.settings, flags);
+  const resolved = resolveUpSettings(merged, io.readFile);
+  if (resolved.errors[0] !== undefined) throw resolved.errors[0];
+  return resolved.config!;
 }
 
 function stringValue(values: Values, name: string): string | undefined {
@@ -246,12 +285,15 @@ function stringValue(values: Values, name: string): string | undefined {
   return v;
 }
 
-function requireStateDir(command: string, values: Values): string {
+/** `--state-dir`, else a non-empty `IPOP_STATE_DIR`. */
+function requireStateDir(command: string, values: Values, io: ParseIo): string {
   const dir = stringValue(values, "state-dir");
-  if (dir === undefined) {
-    throw new ConfigError(`${command} needs --state-dir DIR`, { seeHelp: true });
-  }
-  return dir;
+  if (dir !== undefined) return dir;
+  const env = io.env?.()[UP_KEYS.stateDir.env];
+  if (env !== undefined && env !== "") return env;
+  throw new ConfigError(`${command} needs --state-dir DIR (or ${UP_KEYS.stateDir.env})`, {
+    seeHelp: true,
+  });
 }
 
 /** node:util parseArgs in strict mode, with its errors turned into one-line `ConfigError`s. */

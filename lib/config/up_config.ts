@@ -84,6 +84,8 @@ export interface UpConfig {
   mtu: number;
   /** Packets per second to one destination over several hops that ask for a shortcut (0: off). */
   shortcutPps: number;
+  /** Where to serve Prometheus metrics and the dashboard (`--metrics`); absent: nowhere. */
+  metrics?: Endpoint;
   /** Log level of the console logger. */
   logLevel: LogLevel;
 }
@@ -241,6 +243,26 @@ function checkHostOfPrefix(text: string, ip: number, prefix: number): InterfaceA
   if (host === 0) throw bad(`that is the network address of its /${prefix}`);
   if (host === 2 ** hostBits - 1) throw bad(`that is the broadcast address of its /${prefix}`);
   return { ip: numberToIpv4(ip), prefix };
+}
+
+/** Host of `--metrics PORT`: the loopback address (metrics are local unless asked otherwise). */
+export const DEFAULT_METRICS_HOST = "127.0.0.1";
+
+/** Parses `--metrics`: `PORT` (on 127.0.0.1), `HOST:PORT` or `[V6]:PORT`; the port 1..65535. */
+export function parseMetricsListen(text: string): Endpoint {
+  let ep: Endpoint;
+  try {
+    ep = parseEndpoint(text, DEFAULT_METRICS_HOST);
+  } catch (err) {
+    throw new ConfigError(
+      `Bad --metrics "${text}": expected PORT, HOST:PORT or [V6]:PORT with an IP address`,
+      { cause: err },
+    );
+  }
+  if (ep.port < 1 || ep.port > 65535) {
+    throw new ConfigError(`Bad --metrics "${text}": the port must be 1-65535`);
+  }
+  return ep;
 }
 
 /** Default `--shortcut-pps`: Brunet's threshold. */

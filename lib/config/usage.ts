@@ -16,7 +16,7 @@ export const USAGE = `ipop: an IP-over-P2P VPN agent
 Usage:
   ipop id --state-dir DIR
       Print this node's public key (creating the key on first use).
-  ipop up --state-dir DIR [options]
+  ipop up [--config FILE] [--state-dir DIR] [options]
       Join the overlay, bring up the TUN interface and link to peers.
   ipop status --state-dir DIR [--json]
       Show the status of the agent running with DIR: overlay links, lease, resolver cache.
@@ -27,11 +27,24 @@ Usage:
       (1-86400, default 3600).
   ipop resolve IP --state-dir DIR [--json]
       Show which node holds the lease of virtual address IP.
+  ipop ping IP --state-dir DIR [--json]
+      Ping the node holding IP through the overlay; show the round trip and the route.
+  ipop peers --state-dir DIR [--json]
+      List the overlay connections (direct, shortcut, relayed and through whom) and links.
+  ipop down --state-dir DIR
+      Stop the agent cleanly (like SIGTERM): lease released, neighbours told, TUN removed.
+  ipop config check FILE
+      Validate a config file as "up" would (without flags and environment): print
+      "FILE: ok" and the effective config, or every error, one line each (exit 2).
+  ipop config example
+      Print a config file with every key at its default (see docs/config.md).
   ipop help | --help        Show this text.
   ipop version | --version  Show the version.
 
 Options of "up":
+  --config FILE            Read settings from this JSON file (default: $IPOP_CONFIG).
   --state-dir DIR          Node key and control socket live here (created with mode 0700).
+                           Required.
   --listen [HOST:]PORT     UDP listen endpoint; a bare PORT listens on 0.0.0.0; [V6]:PORT for
                            IPv6 (default 0.0.0.0:${DEFAULT_LISTEN_PORT}).
   --network NAME           Network name: 1-32 of a-z, 0-9 and "-" (default ${DEFAULT_NETWORK_NAME}).
@@ -50,9 +63,20 @@ Options of "up":
   --secret-file FILE       Network secret shared by all members (trailing whitespace ignored).
   --tun NAME               TUN interface name (default: the kernel picks ipopN).
   --mtu BYTES              TUN MTU, ${MIN_MTU_BYTES}-${MAX_MTU_BYTES} (default ${DEFAULT_MTU_BYTES}).
+  --metrics [HOST:]PORT    Serve Prometheus metrics at http://HOST:PORT/metrics (default host
+                           127.0.0.1; off unless given).
   --shortcut-pps N         Link directly to a node that gets N or more packets a second through
                            the overlay (default ${DEFAULT_SHORTCUT_PPS}; 0: never).
   --log-level LEVEL        error, warn, info or debug (default ${DEFAULT_LOG_LEVEL}).
+
+Environment of "up": IPOP_STATE_DIR, IPOP_LISTEN, IPOP_BOOTSTRAP, IPOP_NETWORK, IPOP_SUBNET,
+IPOP_ADDRESS, IPOP_PEERS, IPOP_SECRET_FILE, IPOP_TUN, IPOP_MTU, IPOP_SHORTCUT_PPS,
+IPOP_LOG_LEVEL and IPOP_CONFIG; lists are comma-separated. Other IPOP_* names are refused
+(except IPOP_ARGS and IPOP_TEST_*).
+Config file keys are the option names in camelCase (stateDir, ..., peers for --peer).
+Precedence: flags > environment > config file > defaults; a list (--bootstrap, --peer) from a
+higher source replaces a lower one's. Paths in a config file are relative to its folder. The
+other commands take their --state-dir from IPOP_STATE_DIR when it is not given.
 
 Exit status: 0 on success, 1 on a runtime failure, 2 on a usage mistake.
 `;

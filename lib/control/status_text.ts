@@ -133,7 +133,8 @@ function formatDrops(drops: DropCounters): string {
   return parts.length === 0 ? `${drops.total}` : `${drops.total} (${parts.join(", ")})`;
 }
 
-function table(rows: string[][]): string[] {
+/** Rows as left-aligned columns two spaces apart (the last column unpadded). */
+export function table(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, cell.length));

@@ -32,6 +32,8 @@ const SUBNET = "100.64.0.0/16";
 const LEASE_TIMEOUT_MS = 60_000;
 const PING_TIMEOUT_MS = 15_000;
 const HTTP_PORT = 8080;
+/** Where agent 0 serves its metrics, inside its namespace. */
+const METRICS_AT = "127.0.0.1:9100";
 
 /** The leased address (without prefix) of a status, or undefined. */
 function leasedIp(s: AgentStatus | undefined): string | undefined {
@@ -76,7 +78,10 @@ Deno.test({
     try {
       const secretFile = await makeSecretFile(rig);
       const bootstrap = `udp://${h.ips[0]}:${AGENT_PORT}`;
-      const start = (i: number, extra: { stateDir?: string; address?: string } = {}) =>
+      const start = (
+        i: number,
+        extra: { stateDir?: string; address?: string; extraArgs?: string[] } = {},
+      ) =>
         AgentProcess.start(rig, {
           ns: h.hosts[i]!,
           listen: `${h.ips[i]}:${AGENT_PORT}`,
@@ -86,7 +91,9 @@ Deno.test({
           ...extra,
         });
       const t0 = performance.now();
-      for (let i = 0; i < AGENT_COUNT; i++) agents.push(await start(i));
+      for (let i = 0; i < AGENT_COUNT; i++) {
+        agents.push(await start(i, i === 0 ? { extraArgs: ["--metrics", METRICS_AT] } : {}));
+      }
       const statuses = await Promise.all(agents.map((a) => waitLease(a, agents)));
       const ips = statuses.map((s) => leasedIp(s)!);
       console.log(
@@ -158,6 +165,27 @@ Deno.test({
         ["hello overlay", agents[2]!.publicKey],
       ]);
 
+      // Overlay ping with its route, the peers table, and the metrics of agent 0.
+      const ping = await ipop(agents[4]!, "ping", ips[1]!, "--json");
+      assert.equal(ping.code, 0, `${ping.stdout}${ping.stderr}`);
+      const pinged = JSON.parse(ping.stdout) as { result: string; owner: string; route: string[] };
+      assert.equal(pinged.result, "reply");
+      assert.equal(pinged.owner, statuses[1]!.address);
+      assert.equal(pinged.route.at(-1), statuses[1]!.address, "the route ends at the owner");
+      const peers = await ipop(agents[4]!, "peers");
+      assert.equal(peers.code, 0, peers.stderr);
+      assert.match(peers.stdout, /^KIND +NODE +PATH/m);
+      const scrape = await rig.exec(agents[0]!.ns, [
+        "curl",
+        "-sS",
+        "--max-time",
+        "5",
+        `http://${METRICS_AT}/metrics`,
+      ]);
+      assert.equal(scrape.code, 0, scrape.stderr);
+      assert.match(scrape.stdout, /^ipop_lease_bound 1$/m);
+      assert.match(scrape.stdout, /^ipop_links\{kind="near"\} [1-9]/m);
+
       // A clean restart keeps the address: the key derives the first choice, and the old
       // claim (released on exit) was ours.
       const restarted = 3;
@@ -177,7 +205,12 @@ Deno.test({
         new RegExp(`Address ${ips[1]!.replaceAll(".", "\\.")} is taken`),
       );
 
-      await Promise.all(agents.map((a) => a.stop()));
+      // `ipop down` stops an agent cleanly.
+      const down = await ipop(agents[7]!, "down");
+      assert.equal(down.code, 0, down.stderr);
+      const gone = await agents[7]!.exited(5_000);
+      assert.equal(gone?.code, 0, agents[7]!.logs());
+      await Promise.all(agents.slice(0, 7).map((a) => a.stop()));
     } catch (e) {
       if (Deno.env.get("IPOP_TEST_LOG")) console.error(allLogs(agents));
       throw e;

@@ -63,6 +63,8 @@ export interface AgentOptions {
   logLevel?: string;
   /** State dir; default a fresh temporary directory the rig removes. */
   stateDir?: string;
+  /** More `up` flags, e.g. ["--metrics", "127.0.0.1:9100"]. */
+  extraArgs?: string[];
 }
 
 /** A running agent. */
@@ -134,6 +136,7 @@ export class AgentProcess {
     for (const p of opts.peers ?? []) args.push("--peer", p);
     for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
     if (opts.secretFile !== undefined) args.push("--secret-file", opts.secretFile);
+    args.push(...opts.extraArgs ?? []);
     const proc = rig.spawn(opts.ns, args);
     const agent = new AgentProcess(rig, proc, opts.ns, stateDir, tun, key);
     rig.defer(async () => {

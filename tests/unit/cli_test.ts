@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import type { AgentStatus } from "../../lib/agent/agent_status.ts";
 import { ControlServer } from "../../lib/control/control_server.ts";
 import { encodeKey } from "../../lib/identity/key_text.ts";
@@ -12,11 +13,16 @@ interface Run {
 }
 
 async function ipop(...args: string[]): Promise<Run> {
+  return await ipopWithEnv({}, ...args);
+}
+
+/** Runs ipop with these environment variables added. */
+async function ipopWithEnv(env: Record<string, string>, ...args: string[]): Promise<Run> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -335,4 +341,95 @@ Deno.test("cli: dht and resolve usage mistakes are one line and exit 2", async (
     /^ipop: resolve takes one argument, got 0/,
   );
   assertOneLineError(await ipop("dht", "get", "k"), 2, /^ipop: dht get needs --state-dir DIR/);
+});
+
+Deno.test("cli: config example passes config check, which prints the effective config", async () => {
+  await withTempDir(async (dir) => {
+    const example = await ipop("config", "example");
+    assert.equal(example.code, 0, example.stderr);
+    const file = `${dir}/ipop.json`;
+    await Deno.writeTextFile(file, example.stdout);
+    const check = await ipop("config", "check", file);
+    assert.equal(check.code, 0, check.stderr);
+    assert.equal(check.stderr, "");
+    const [first, ...rest] = check.stdout.split("\n");
+    assert.equal(first, `${file}: ok`);
+    assert.deepEqual(JSON.parse(rest.join("\n")), JSON.parse(example.stdout));
+  });
+});
+
+Deno.test("cli: config check prints every error, one line each, and exits 2", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/bad.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ stateDir: "s", mtu: "1400", subnett: "x", secretFile: "." }),
+    );
+    const run = await ipop("config", "check", file);
+    assert.equal(run.code, 2);
+    assert.equal(run.stdout, "");
+    assert.deepEqual(run.stderr.trimEnd().split("\n"), [
+      `ipop: Key "mtu" in ${file}: expected a number, got a string`,
+      `ipop: Unknown key "subnett" in ${file} (did you mean "subnet"?)`,
+      `ipop: "secretFile" in ${file}: Secret file ${dir} is a directory`,
+    ]);
+    assertOneLineError(
+      await ipop("config", "check", `${dir}/none.json`),
+      2,
+      /^ipop: Config file .*none.json does not exist$/,
+    );
+  });
+});
+
+Deno.test("cli: up with a bad config file or environment is one line, exit 2", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/ipop.json`;
+    await Deno.writeTextFile(file, JSON.stringify({ stateDir: "state", address: "100.64.0.0" }));
+    assertOneLineError(
+      await ipop("up", "--config", file),
+      2,
+      /^ipop: Bad "address" value "100.64.0.0" in .*: that is the network address of the default "subnet"/,
+    );
+    await Deno.writeTextFile(file, JSON.stringify({ stateDir: "state", address: "100.64.0.5" }));
+    assertOneLineError(
+      await ipopWithEnv({ IPOP_CONFIG: file, IPOP_MTUU: "1400" }, "up"),
+      2,
+      /^ipop: Unknown environment variable IPOP_MTUU \(did you mean IPOP_MTU\?\)$/,
+    );
+    assertOneLineError(
+      await ipopWithEnv({ IPOP_MTU: "70000" }, "up", "--config", file),
+      2,
+      /^ipop: Bad IPOP_MTU "70000": expected a whole number of bytes 576-9000$/,
+    );
+    assertOneLineError(
+      await ipop("up", "--state-dir", dir, "--secret-file", dir),
+      2,
+      /^ipop: Secret file .* is a directory$/,
+    );
+  });
+});
+
+Deno.test("cli: up on a UDP port in use is one line, exit 1", async () => {
+  await withTempDir(async (dir) => {
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    try {
+      const port = socket.address().port;
+      assertOneLineError(
+        await ipop(
+          "up",
+          "--state-dir",
+          dir,
+          "--listen",
+          `127.0.0.1:${port}`,
+          "--address",
+          "100.64.0.5/24",
+        ),
+        1,
+        new RegExp(`^ipop: Cannot listen on 127\\.0\\.0\\.1:${port}: Address already in use$`),
+      );
+    } finally {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    }
+  });
 });
