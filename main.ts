@@ -178,7 +178,7 @@ async function runDht(
 }
 
 async function runUp(config: UpConfig): Promise<number> {
-  const logger = consoleLogger(config.logLevel);
+  const logger = consoleLogger(config.logLevel, "", config.logFormat);
   const identity = await loadOrCreateIdentity(config.stateDir);
   checkPeersAgainstSelf(config.peers, identity.publicKey);
   let agent: RunningAgent | undefined;

@@ -19,10 +19,26 @@ export const silentLogger: Logger = {
   debug() {},
 };
 
-/** A logger writing `LEVEL message` lines to stderr at or above `level`. */
-export function consoleLogger(level: LogLevel, prefix = ""): Logger {
+/** How log lines look: `LEVEL message`, or one JSON object a line (for log collectors). */
+export type LogFormat = "text" | "json";
+
+/**
+ * A logger writing lines to stderr at or above `level`: `LEVEL message`, or with `json`
+ * `{"time":ISO-8601,"level":"info","msg":"..."}` (the time from `now`, epoch ms).
+ */
+export function consoleLogger(
+  level: LogLevel,
+  prefix = "",
+  format: LogFormat = "text",
+  now: () => number = () => Date.now(),
+): Logger {
   const at = (l: LogLevel) => (msg: string) => {
-    if (RANK[l] <= RANK[level]) console.error(`${prefix}${l.toUpperCase()} ${msg}`);
+    if (RANK[l] > RANK[level]) return;
+    console.error(
+      format === "json"
+        ? JSON.stringify({ time: new Date(now()).toISOString(), level: l, msg: prefix + msg })
+        : `${prefix}${l.toUpperCase()} ${msg}`,
+    );
   };
   return { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
 }

@@ -185,6 +185,7 @@ export function configToJson(config: UpConfig, secretFile?: string): ConfigJson 
     shortcutPps: config.shortcutPps,
     logLevel: config.logLevel,
     metrics: config.metrics === undefined ? null : formatEndpoint(config.metrics),
+    logFormat: config.logFormat,
   };
 }
 
@@ -204,6 +205,7 @@ export function exampleConfigJson(): ConfigJson {
     shortcutPps: DEFAULT_SHORTCUT_PPS,
     logLevel: DEFAULT_LOG_LEVEL,
     metrics: null,
+    logFormat: "text",
   };
 }
 

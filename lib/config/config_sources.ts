@@ -22,6 +22,7 @@ import {
   type InterfaceAddress,
   parseBootstrap,
   parseListen,
+  parseLogFormat,
   parseLogLevel,
   parseMetricsListen,
   parseMtu,
@@ -63,6 +64,7 @@ export const UP_KEYS = {
   shortcutPps: { flag: "shortcut-pps", env: "IPOP_SHORTCUT_PPS", kind: "number" },
   logLevel: { flag: "log-level", env: "IPOP_LOG_LEVEL", kind: "string" },
   metrics: { flag: "metrics", env: "IPOP_METRICS", kind: "string" },
+  logFormat: { flag: "log-format", env: "IPOP_LOG_FORMAT", kind: "string" },
 } as const satisfies Record<string, KeySpec>;
 
 /** A key of `ipop up` settings. */
@@ -241,6 +243,7 @@ export function resolveUpSettings(
   const mtu = optional("mtu", parseMtu, DEFAULT_MTU_BYTES);
   const shortcutPps = optional("shortcutPps", parseShortcutPps, DEFAULT_SHORTCUT_PPS);
   const logLevel = optional("logLevel", parseLogLevel, DEFAULT_LOG_LEVEL);
+  const logFormat = optional("logFormat", parseLogFormat, "text" as const);
   const metricsText = text("metrics");
   const metrics = metricsText === undefined
     ? undefined
@@ -251,7 +254,8 @@ export function resolveUpSettings(
   if (
     errors.length > 0 || stateDir === undefined || listen === undefined ||
     network === undefined || addressing === undefined || psk === undefined ||
-    mtu === undefined || shortcutPps === undefined || logLevel === undefined
+    mtu === undefined || shortcutPps === undefined || logLevel === undefined ||
+    logFormat === undefined
   ) return resolved;
   const config: UpConfig = {
     stateDir,
@@ -264,6 +268,7 @@ export function resolveUpSettings(
     mtu,
     shortcutPps,
     logLevel,
+    logFormat,
   };
   if (addressing.address !== undefined) config.address = addressing.address;
   if (tunName !== undefined) config.tunName = tunName;

@@ -74,6 +74,7 @@ const UP_OPTIONS: Record<string, OptionSpec> = {
   "shortcut-pps": { type: "string" },
   "log-level": { type: "string" },
   metrics: { type: "string" },
+  "log-format": { type: "string" },
   config: { type: "string" },
 };
 

@@ -3,7 +3,7 @@
  * it returns a value or throws a one-line `ConfigError` naming the flag and the bad text.
  */
 import { type Endpoint, parseEndpoint } from "../transport/endpoint.ts";
-import type { LogLevel } from "../log.ts";
+import type { LogFormat, LogLevel } from "../log.ts";
 import { decodeKey, encodeKey } from "../identity/key_text.ts";
 import { ConfigError } from "./config_error.ts";
 import {
@@ -86,6 +86,8 @@ export interface UpConfig {
   shortcutPps: number;
   /** Where to serve Prometheus metrics and the dashboard (`--metrics`); absent: nowhere. */
   metrics?: Endpoint;
+  /** How log lines look (`--log-format`). */
+  logFormat: LogFormat;
   /** Log level of the console logger. */
   logLevel: LogLevel;
 }
@@ -243,6 +245,12 @@ function checkHostOfPrefix(text: string, ip: number, prefix: number): InterfaceA
   if (host === 0) throw bad(`that is the network address of its /${prefix}`);
   if (host === 2 ** hostBits - 1) throw bad(`that is the broadcast address of its /${prefix}`);
   return { ip: numberToIpv4(ip), prefix };
+}
+
+/** Parses `--log-format`: `text` or `json`. */
+export function parseLogFormat(text: string): LogFormat {
+  if (text === "text" || text === "json") return text;
+  throw new ConfigError(`Bad --log-format "${text}": expected text or json`);
 }
 
 /** Host of `--metrics PORT`: the loopback address (metrics are local unless asked otherwise). */

@@ -63,6 +63,7 @@ Options of "up":
   --secret-file FILE       Network secret shared by all members (trailing whitespace ignored).
   --tun NAME               TUN interface name (default: the kernel picks ipopN).
   --mtu BYTES              TUN MTU, ${MIN_MTU_BYTES}-${MAX_MTU_BYTES} (default ${DEFAULT_MTU_BYTES}).
+  --log-format FORMAT      text (LEVEL message) or json (one object a line; default text).
   --metrics [HOST:]PORT    Serve Prometheus metrics at http://HOST:PORT/metrics (default host
                            127.0.0.1; off unless given).
   --shortcut-pps N         Link directly to a node that gets N or more packets a second through

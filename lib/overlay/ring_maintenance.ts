@@ -66,6 +66,8 @@ export class RingMaintenance {
     // A founder alone is the whole overlay: nothing to wait for.
     if (this.node.upAddresses.length === 0) return this.#bootstrap.length === 0;
     if (this.node.now() - this.#joinedAt < SETTLE_MS) return false;
+    // In a ring of two, the one other node is the neighbour on both sides.
+    if (this.node.upAddresses.length === 1) return true;
     const sides = nearestOnEachSide(this.node.address, this.node.upAddresses, 1);
     return sides.clockwise.length > 0 && sides.counterClockwise.length > 0;
   }
