@@ -4,6 +4,7 @@
  *
  * ```
  * deno run -A bench/sim.ts --nodes N --seed S [--churn RATE] [--duration SECONDS] [--json]
+ *   [--nat-mix P,C,S [--cone TYPE]]
  * ```
  *
  * Prints a progress line to stderr about once per wall second and, at the end, a table (or with
@@ -18,6 +19,7 @@ import { consoleLogger, type LogLevel } from "../lib/log.ts";
 import { idealNodeFactory } from "./sim/ideal_node.ts";
 import { overlayNodeFactory } from "./sim/overlay_factory.ts";
 import { formatTable, MARKDOWN_HEADER, markdownRow } from "./sim/report.ts";
+import { MAX_NAT_SIM_HOSTS, parseNatMix } from "./sim/nat_mix.ts";
 import { DEFAULT_SIM_OPTIONS, runSimulation } from "./sim/run_sim.ts";
 import { MAX_SIM_HOSTS } from "./sim/world.ts";
 
@@ -37,6 +39,11 @@ const USAGE = `Usage: deno run -A bench/sim.ts [options]
   --idle SECONDS       quiet window measuring maintenance traffic (default 30)
   --max-wait SECONDS   give up waiting for a consistent ring after (default 300)
   --node overlay|ideal the real OverlayNode (default) or a cheating 1-hop stand-in
+  --nat-mix P,C,S      fractions of hosts public, behind cone-like NATs, behind symmetric NATs
+                       (e.g. 0.2,0.5,0.3; host 0 always public; each NATed host has its own NAT;
+                       joiners bootstrap from public hosts; no churn)
+  --cone TYPE          cone-like NAT type: mixed (full-cone, address-restricted, port-restricted
+                       in equal parts; default) or one of them
   --log LEVEL          node log level to stderr (default: silent)
   --quiet              no progress lines`;
 
@@ -61,6 +68,8 @@ function main(): void {
       idle: { type: "string" },
       "max-wait": { type: "string" },
       node: { type: "string" },
+      "nat-mix": { type: "string" },
+      cone: { type: "string" },
       log: { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -87,11 +96,22 @@ function main(): void {
   }
   const kind = values.node ?? "overlay";
   if (kind !== "overlay" && kind !== "ideal") throw new RangeError("--node must be overlay|ideal");
+  const natMix = values["nat-mix"] === undefined
+    ? undefined
+    : parseNatMix(values["nat-mix"], values.cone);
+  if (natMix === undefined && values.cone !== undefined) {
+    throw new RangeError("--cone needs --nat-mix");
+  }
+  if (natMix && nodes > MAX_NAT_SIM_HOSTS) {
+    throw new RangeError(`--nodes must be at most ${MAX_NAT_SIM_HOSTS} with --nat-mix`);
+  }
+  const churn = num("churn", values.churn, 0);
+  if (natMix && churn > 0) throw new RangeError("--nat-mix does not support --churn yet");
   const result = runSimulation({
     ...d,
     nodes,
     seed: num("seed", values.seed, d.seed),
-    churn: num("churn", values.churn, 0),
+    churn,
     crashFraction: Math.min(1, num("crash-fraction", values["crash-fraction"], d.crashFraction)),
     durationMs: num("duration", values.duration, d.durationMs / 1000) * 1000,
     joinIntervalMs: num("join-interval", values["join-interval"], d.joinIntervalMs),
@@ -108,6 +128,7 @@ function main(): void {
     x25519: loadFastX25519(),
     logger: values.log ? consoleLogger(values.log as LogLevel, "node ") : undefined,
     progress: values.quiet ? undefined : (line) => console.error(line),
+    natMix,
   });
   if (values.json) console.log(JSON.stringify(result));
   else console.log(formatTable(result));

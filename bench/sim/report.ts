@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatPairLinks, type NatReport } from "./nat_mix.ts";
 
 /** Probe counts of one batch. */
 export type ProbeCounts = Record<string, number>;
@@ -69,6 +70,8 @@ export interface SimResult {
   first_errors: string[];
   wall_phases_s: Record<string, number>;
   wall_s: number;
+  /** NAT figures at the end of the run (only with a NAT mix). */
+  nat?: NatReport;
 }
 
 /** Header of the markdown results table (matches `markdownRow`). */
@@ -131,6 +134,23 @@ export function formatTable(r: SimResult): string {
       ],
       ["ring consistent again after, virtual s", String(r.recovery_s ?? "never")],
       ["routing success after churn", pct(r.post_churn_routing_success ?? NaN)],
+    );
+  }
+  if (r.nat) {
+    const n = r.nat;
+    rows.push(
+      ["NAT mix (public, cone, symmetric)", n.mix],
+      ["hosts by NAT type", JSON.stringify(n.hosts_by_type)],
+      ["connections direct / relayed", `${pct(n.direct_share)} / ${pct(n.relayed_share)}`],
+      ...formatPairLinks(n.successor_links).map((l): [string, string] => [
+        "  link to ring successor",
+        l,
+      ]),
+      ...formatPairLinks(n.predecessor_links).map((l): [string, string] => [
+        "  link to ring predecessor",
+        l,
+      ]),
+      ["NAT fabric", JSON.stringify(n.fabric)],
     );
   }
   rows.push(

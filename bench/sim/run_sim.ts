@@ -11,6 +11,7 @@ import type { Logger } from "../../lib/log.ts";
 import { randomAddress } from "../../lib/overlay/address.ts";
 import { ChurnDriver } from "./churn.ts";
 import { bruteNearest, hopStats, sortAddresses } from "./metrics.ts";
+import { annotateSample, type NatMix, NatPlan, natReport } from "./nat_mix.ts";
 import { type ProbeTally, ProbeTracker } from "./probes.ts";
 import type { SimResult } from "./report.ts";
 import type { SimNodeFactory } from "./sim_node.ts";
@@ -58,6 +59,11 @@ export interface SimOptions {
   logger?: Logger;
   /** Receives a progress line about once per wall second. */
   progress?: (line: string) => void;
+  /**
+   * Puts hosts behind NATs in this mix (absent: every host public). Joiners then bootstrap
+   * from public hosts only ("first": host 0, "random": a random live public host).
+   */
+  natMix?: NatMix;
 }
 
 /** Defaults for everything but the node factory and the AEAD. */
@@ -104,7 +110,11 @@ export function runSimulation(opts: SimOptions): SimResult {
     jitterMs: opts.jitterMs,
     lossRate: opts.lossRate,
     logger: opts.logger,
+    onSpawn: opts.natMix ? (i, ep) => nat?.place(i, ep) : undefined,
   });
+  const nat = opts.natMix ? new NatPlan(world, opts.natMix, opts.nodes, opts.seed) : undefined;
+  nat?.install(world);
+  const annotate = (lines: string[]) => nat ? annotateSample(lines, nat) : lines;
   const tracker = new ProbeTracker(world);
   let lastConsistency = NaN;
   let lastPrint = performance.now();
@@ -143,6 +153,8 @@ export function runSimulation(opts: SimOptions): SimResult {
         const first = world.hosts[0]!;
         const boot = opts.bootstrap === "first" && first.endedAtMs === null
           ? first
+          : nat
+          ? randomPublic(world, nat)
           : world.randomLive();
         world.spawn(boot ? [boot.endpoint] : []);
       });
@@ -152,7 +164,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     endPhase("converge");
     const converged = waitConsistent();
     const tables = world.connectionSummary();
-    const stuck = converged.atMs === null ? world.describeInconsistent() : [];
+    const stuck = converged.atMs === null ? annotate(world.describeInconsistent()) : [];
     endPhase("idle");
 
     const idle0 = world.traffic();
@@ -177,7 +189,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     const total = world.traffic();
     const staticHops = hopStats(routing.exact.hops);
     const final = world.consistency(true).fraction;
-    const finalStuck = final < 1 ? world.describeInconsistent() : [];
+    const finalStuck = final < 1 ? annotate(world.describeInconsistent()) : [];
     return {
       nodes: opts.nodes,
       seed: opts.seed,
@@ -221,10 +233,17 @@ export function runSimulation(opts: SimOptions): SimResult {
       first_errors: world.errors.map((e) => `${(e.atMs / 1000).toFixed(3)}s ${e.message}`),
       wall_phases_s: wall,
       wall_s: round((performance.now() - wall0) / 1000, 2),
+      ...(nat ? { nat: natReport(world, nat) } : {}),
     };
   } finally {
     world.close();
   }
+}
+
+/** A uniformly random live public host (harness randomness), if any. */
+function randomPublic(world: SimWorld, nat: NatPlan): SimHost | undefined {
+  const pub = world.live.filter((h) => nat.isPublic(h.index));
+  return pub.length === 0 ? undefined : pub[world.rng.int(pub.length)];
 }
 
 interface RoutingOutcome {

@@ -67,6 +67,8 @@ export interface WorldOptions {
   readonly psk?: Uint8Array;
   /** Logger handed to every node (default silent). */
   readonly logger?: Logger;
+  /** Called with each new host's number and endpoint before its node starts (NAT placement). */
+  readonly onSpawn?: (index: number, endpoint: Endpoint) => void;
 }
 
 /** A node-code exception caught while running the clock. */
@@ -153,6 +155,7 @@ export class SimWorld {
   spawn(bootstrap: Endpoint[]): SimHost {
     const index = this.hosts.length;
     const ep = endpoint(hostIp(index), SIM_PORT);
+    this.#opts.onSpawn?.(index, ep);
     const transport = this.network.bind(ep);
     const privateKey = this.#identityRng.fill(new Uint8Array(32));
     const x25519 = this.#opts.x25519 ?? nodeX25519;

@@ -20,6 +20,7 @@ import { XEDDSA_RANDOM_BYTES, xeddsaSign, xeddsaVerify } from "../crypto/xeddsa.
 import type { AgentStatus } from "./agent_status.ts";
 import { agentStatus } from "./status_of.ts";
 import { answerControl } from "./agent_control.ts";
+import { readSavedState, SAVED_STATE_FILE, writeSavedState } from "./saved_state.ts";
 import { DATA_OVERHEAD_BYTES } from "../wire/data_message.ts";
 import { VERSION } from "../version.ts";
 
@@ -84,6 +85,7 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       },
     });
     const rng = new SecureRng();
+    const saved = readSavedState(config.stateDir);
     const dht = new DhtNode({
       host: node,
       signer: {
@@ -106,6 +108,7 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       subnet: config.subnet,
       publicKey: identity.publicKey,
       staticIp: config.address ? ipv4ToNumber(config.address.ip) : undefined,
+      preferredIp: saved.lease ?? undefined,
       ready: () => node.settled,
       onLease: (held) => {
         router.setOwnIp(held?.ip ?? null);
@@ -122,7 +125,14 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       },
     });
     for (const peer of config.peers) node.connectFixed(peer.publicKey, peer.endpoint);
-    node.start(config.bootstrap);
+    // A joiner tries its bootstrap nodes first, then the nodes it was linked to last time (a
+    // founder stays a founder: the others come back to it).
+    const known = config.bootstrap.length === 0
+      ? []
+      : saved.peers.filter((p) =>
+        !config.bootstrap.some((b) => b.host === p.host && b.port === p.port)
+      );
+    node.start([...config.bootstrap, ...known]);
     lease.start();
     const startedAt = clock.now();
     const listening = formatEndpoint(transport.localEndpoint);
@@ -137,6 +147,12 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
+        const remember = {
+          lease: lease.lease?.ip ?? null,
+          peers: [...node.upByAddress.values()].flatMap((c) => c.peer.endpoint ?? []),
+        };
+        const failedToSave = writeSavedState(config.stateDir, remember);
+        if (failedToSave) logger.warn(`cannot save ${SAVED_STATE_FILE}: ${failedToSave.message}`);
         if (!refused) await releaseLease(lease, clock);
         lease.close();
         dht.close();

@@ -4,7 +4,7 @@ import { DhtStatus } from "../dht/dht_message.ts";
 import type { RecordDraft } from "../dht/dht_node.ts";
 import type { OutcomeHandler } from "../dht/dht_client.ts";
 import { numberToIpv4 } from "../vnet/ipv4.ts";
-import { firstChoice, leaseKey, randomChoice, type Subnet } from "./subnet.ts";
+import { firstChoice, isAssignable, leaseKey, randomChoice, type Subnet } from "./subnet.ts";
 
 /** The slice of `DhtNode` DHCP needs. */
 export interface LeaseDht {
@@ -53,6 +53,8 @@ export interface LeaseClientOptions {
   publicKey: Uint8Array;
   /** Claim exactly this address (`--address`); when taken, `onRefused` is called. */
   staticIp?: number;
+  /** Ask for this address first (the last lease, after a restart); then as usual. */
+  preferredIp?: number;
   /** True once the node may claim (it has joined the ring: a lone node would claim alone). */
   ready(): boolean;
   /** The lease was obtained, or (null) lost. */
@@ -120,7 +122,11 @@ export class LeaseClient {
     this.state = "claiming";
     this.claimStartedAt = this.#opts.clock.now();
     const { staticIp, subnet, publicKey, network } = this.#opts;
-    this.#candidate = staticIp ?? firstChoice(subnet, publicKey, network);
+    const preferred = this.#opts.preferredIp;
+    this.#candidate = staticIp ??
+      (preferred !== undefined && isAssignable(subnet, preferred)
+        ? preferred
+        : firstChoice(subnet, publicKey, network));
     this.#claim();
   }
 

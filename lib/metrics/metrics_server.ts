@@ -1,8 +1,11 @@
 /**
  * The opt-in Prometheus endpoint of an agent: a small HTTP server (an OS edge, `Deno.serve`)
- * answering `GET /metrics` with the agent's status in the text exposition format 0.0.4.
+ * answering `GET /metrics` with the agent's status in the text exposition format 0.0.4, plus a
+ * live dashboard page (see `dashboard_page.ts`) and the status it draws, as JSON.
  *
- *   GET|HEAD /metrics   200  text/plain; version=0.0.4   (renderPrometheus(getStatus()))
+ *   GET|HEAD /metrics       200  text/plain; version=0.0.4   (renderPrometheus(getStatus()))
+ *   GET|HEAD /status.json   200  application/json            (JSON.stringify(getStatus()))
+ *   GET|HEAD /              200  text/html                   (the dashboard; no status read)
  *   other method        405  (Allow: GET, HEAD)
  *   other path          404
  *   too busy            503  (more than `maxConcurrentRequests` requests in flight)
@@ -17,6 +20,7 @@
  * nothing of the server keeps the process alive. `close()` is idempotent.
  */
 import type { AgentStatus } from "../agent/agent_status.ts";
+import { DASHBOARD_PAGE_HTML, DASHBOARD_STATUS_PATH } from "./dashboard_page.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus_text.ts";
 
 /** The host the metrics server binds to unless told otherwise. */
@@ -25,6 +29,31 @@ export const DEFAULT_METRICS_HOST = "127.0.0.1";
 export const DEFAULT_MAX_CONCURRENT_METRICS_REQUESTS = 4;
 /** The path metrics are served on. */
 export const METRICS_PATH = "/metrics";
+/** The path the dashboard page is served on. */
+export const DASHBOARD_PATH = "/";
+/** The path the status is served on as JSON (what the dashboard reads). */
+export const STATUS_JSON_PATH = DASHBOARD_STATUS_PATH;
+
+/**
+ * Headers of the dashboard page: it is self-contained, so everything but its own inline script
+ * and style and reading this origin is refused.
+ */
+const DASHBOARD_HEADERS: Record<string, string> = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; " +
+    "style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+};
+
+/** How each status-reading path renders the status, and its content type. */
+const STATUS_ROUTES: Record<string, { type: string; render: (s: AgentStatus) => string }> = {
+  [METRICS_PATH]: { type: PROMETHEUS_CONTENT_TYPE, render: renderPrometheus },
+  [STATUS_JSON_PATH]: {
+    type: "application/json; charset=utf-8",
+    render: (s) => JSON.stringify(s) + "\n",
+  },
+};
 
 /** Thrown when the metrics server cannot start; the message is one line for the user. */
 export class MetricsSetupError extends Error {
@@ -68,7 +97,7 @@ export function parseMetricsAddress(text: string): Required<MetricsAddress> {
   return { host: m[1] ?? m[2] ?? DEFAULT_METRICS_HOST, port };
 }
 
-/** Serves `GET /metrics` over HTTP; see the module comment for the contract. */
+/** Serves `/metrics`, `/status.json` and the dashboard over HTTP; see the module comment. */
 export class MetricsServer {
   /** The bound host. */
   readonly host: string;
@@ -134,8 +163,9 @@ export class MetricsServer {
 }
 
 /**
- * The request handler of the metrics server, usable without a socket: routes `/metrics`, caps
- * requests in flight at `maxConcurrent` (503 beyond) and turns a failing `getStatus` into 500.
+ * The request handler of the metrics server, usable without a socket: routes `/metrics`,
+ * `/status.json` and `/`, caps status reads in flight at `maxConcurrent` (503 beyond) and turns a
+ * failing `getStatus` into 500.
  */
 export function metricsHandler(
   getStatus: StatusSource,
@@ -144,16 +174,23 @@ export function metricsHandler(
   let inFlight = 0;
   return async (request) => {
     const path = new URL(request.url).pathname;
-    if (path !== METRICS_PATH) return text(404, "Not found; metrics are at /metrics\n");
+    const route = Object.hasOwn(STATUS_ROUTES, path) ? STATUS_ROUTES[path] : undefined;
+    if (route === undefined && path !== DASHBOARD_PATH) {
+      return text(404, "Not found; metrics are at /metrics, the dashboard at /\n");
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, "Method not allowed\n", { allow: "GET, HEAD" });
+    }
+    const head = request.method === "HEAD";
+    if (route === undefined) {
+      return new Response(head ? null : DASHBOARD_PAGE_HTML, { headers: DASHBOARD_HEADERS });
     }
     if (inFlight >= maxConcurrent) return text(503, "Too many concurrent requests\n");
     inFlight++;
     try {
-      const body = renderPrometheus(await getStatus());
-      return new Response(request.method === "HEAD" ? null : body, {
-        headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
+      const body = route.render(await getStatus());
+      return new Response(head ? null : body, {
+        headers: { "content-type": route.type, "cache-control": "no-store" },
       });
     } catch (err) {
       return text(500, `Cannot read the agent status: ${oneLine(err)}\n`);

@@ -145,6 +145,7 @@ export class ConnectToMe {
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
     if (conn && pending.purpose === ConnectPurpose.Shortcut) conn.wantShortcut = true;
     if (pending.purpose === ConnectPurpose.Near) this.maintenance.joined();
+    node.relays.learnLinks(msg.src, reply.hints.map((h) => addressOfKey(h.publicKey)));
     this.maintenance.consider(reply.hints);
   }
 }

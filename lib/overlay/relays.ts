@@ -19,6 +19,9 @@ export const DEFAULT_RELAY_TUNING: RelayTuning = {
   retryDirectMs: 60_000,
 };
 
+/** Targets whose own link lists are remembered, at most. */
+const MAX_LEARNED_TARGETS = 256;
+
 /** One relayed neighbour. */
 export interface Relay {
   readonly target: OverlayAddress;
@@ -47,8 +50,16 @@ export interface RelayHost {
  */
 export class Relays {
   readonly #relays = new Map<OverlayAddress, Relay>();
+  /** Nodes a target told us it is linked to (its Connect-To-Me answer's hints), and when. */
+  readonly #linkedTo = new Map<OverlayAddress, { list: Set<OverlayAddress>; at: number }>();
 
   constructor(private readonly host: RelayHost, readonly tuning: RelayTuning) {}
+
+  /** `target` said (in a Connect-To-Me answer) that it is linked to `list`. Bounded. */
+  learnLinks(target: OverlayAddress, list: readonly OverlayAddress[]): void {
+    if (this.#linkedTo.size >= MAX_LEARNED_TARGETS) this.#linkedTo.clear();
+    this.#linkedTo.set(target, { list: new Set(list), at: this.host.now() });
+  }
 
   /** Relayed neighbours. */
   get size(): number {
@@ -101,9 +112,13 @@ export class Relays {
   #bestVia(target: OverlayAddress): Connection | null {
     const now = this.host.now();
     let best: Connection | null = null;
+    const told = this.#linkedTo.get(target);
+    const toldFresh = told && now - told.at <= 2 * this.tuning.retryDirectMs ? told.list : null;
     for (const c of this.host.conns.values()) {
-      if (!c.up || now - c.heardNearAt > this.tuning.listFreshMs) continue;
-      if (!c.heardNear.includes(target)) continue;
+      if (!c.up) continue;
+      // Vouched for by the connection's own neighbour list, or named by the target itself.
+      const listed = now - c.heardNearAt <= this.tuning.listFreshMs && c.heardNear.includes(target);
+      if (!listed && !toldFresh?.has(c.address)) continue;
       if (!best || (c.peer.rttMs ?? Infinity) < (best.peer.rttMs ?? Infinity)) best = c;
     }
     return best;

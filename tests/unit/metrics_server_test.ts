@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { AgentStatus } from "../../lib/agent/agent_status.ts";
+import { DASHBOARD_PAGE_HTML } from "../../lib/metrics/dashboard_page.ts";
 import {
   MetricsServer,
   MetricsSetupError,
@@ -78,18 +79,74 @@ Deno.test("metrics server: GET /metrics serves the status as Prometheus text on 
   }
 });
 
+Deno.test("metrics server: GET /status.json serves the status object as JSON", async () => {
+  let scrapes = 0;
+  const server = await MetricsServer.listen({ port: 0 }, () => {
+    scrapes++;
+    return { ...STATUS, estimatedSize: 7 };
+  });
+  try {
+    const res = await get(server, "/status.json");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    assert.deepEqual(await res.json(), { ...STATUS, estimatedSize: 7 });
+    const head = await get(server, "/status.json", { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+    assert.equal(scrapes, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("metrics server: GET / serves the self-contained dashboard without reading the status", async () => {
+  let scrapes = 0;
+  const server = await MetricsServer.listen({ port: 0 }, () => {
+    scrapes++;
+    return STATUS;
+  });
+  try {
+    const res = await get(server, "/");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.match(res.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+    const html = await res.text();
+    assert.equal(html, DASHBOARD_PAGE_HTML);
+    assert.equal(scrapes, 0, "the page itself needs no status");
+    for (const hook of ['id="ring"', 'id="self"', 'id="connections"', 'id="peers"']) {
+      assert.ok(html.includes(hook), hook);
+    }
+    assert.doesNotMatch(html, /(src|href)=|@import|url\(/, "no external resources");
+    assert.ok(html.split("\n").length < 200, "the page stays small");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("metrics server: the dashboard's inline script is valid JavaScript that reads /status.json", () => {
+  const m = /<script>([\s\S]*)<\/script>/.exec(DASHBOARD_PAGE_HTML);
+  assert.ok(m?.[1] !== undefined, "one inline script");
+  assert.doesNotThrow(() => new Function(m[1]!), "the script parses");
+  assert.match(m[1]!, /fetch\("\/status\.json"/);
+  assert.match(m[1]!, /setInterval\(refresh, REFRESH_MS\)/);
+  assert.match(m[1]!, /const REFRESH_MS = 2000;/);
+});
+
 Deno.test("metrics server: other paths are 404 and other methods 405", async () => {
   const server = await MetricsServer.listen({ host: "127.0.0.1", port: 0 }, () => STATUS);
   try {
-    for (const path of ["/", "/metrics/", "/status", "/metricsx"]) {
+    for (const path of ["/index.html", "/metrics/", "/status", "/status.json/", "/metricsx"]) {
       const res = await get(server, path);
       await res.body?.cancel();
       assert.equal(res.status, 404, path);
     }
-    const post = await get(server, "/metrics", { method: "POST", body: "x" });
-    await post.body?.cancel();
-    assert.equal(post.status, 405);
-    assert.equal(post.headers.get("allow"), "GET, HEAD");
+    for (const path of ["/metrics", "/status.json", "/"]) {
+      const post = await get(server, path, { method: "POST", body: "x" });
+      await post.body?.cancel();
+      assert.equal(post.status, 405, path);
+      assert.equal(post.headers.get("allow"), "GET, HEAD");
+    }
   } finally {
     await server.close();
   }
