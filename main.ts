@@ -211,7 +211,9 @@ async function runUp(config: UpConfig): Promise<number> {
     if (config.metrics) {
       const { host, port } = config.metrics;
       metrics = await MetricsServer.listen({ host, port }, () => running().status());
-      logger.info(`metrics on http://${metrics.address}/metrics`);
+      logger.info(
+        `metrics on http://${metrics.address}/metrics, dashboard on http://${metrics.address}/`,
+      );
     }
   } catch (err) {
     await Promise.all([control.close(), agent?.close()]);
