@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import type { AgentStatus } from "../../lib/agent/agent_status.ts";
 import type { ConnectionStatus } from "../../lib/overlay/overlay_status.ts";
 import { MetricsServer } from "../../lib/metrics/metrics_server.ts";
-import { AgentProcess, makeSecretFile } from "../helpers/agent_process.ts";
+import { AgentProcess, DENO, MAIN_TS, makeSecretFile } from "../helpers/agent_process.ts";
 import { AGENT_PORT, allLogs } from "../helpers/link_fixture.ts";
 import {
   canUseNetns,
@@ -205,6 +205,18 @@ Deno.test({
     const agents: AgentProcess[] = [];
     try {
       const secretFile = await makeSecretFile(rig);
+      // Agent 0 takes its metrics port, subnet and log format from a config file.
+      const configDir = await Deno.makeTempDir({ prefix: "ipopt-config-" });
+      rig.defer(() => Deno.remove(configDir, { recursive: true }));
+      const configFile = `${configDir}/ipop.json`;
+      await Deno.writeTextFile(
+        configFile,
+        JSON.stringify({
+          metrics: `127.0.0.1:${METRICS_PORT}`,
+          subnet: "100.64.0.0/24",
+          logFormat: "json",
+        }),
+      );
       for (let i = 0; i < AGENT_COUNT; i++) {
         agents.push(
           await AgentProcess.start(rig, {
@@ -213,7 +225,7 @@ Deno.test({
             subnet: "100.64.0.0/24",
             secretFile,
             bootstrap: i === 0 ? [] : [`udp://${h.ips[0]}:${AGENT_PORT}`],
-            extraArgs: i === 0 ? ["--metrics", `127.0.0.1:${METRICS_PORT}`] : [],
+            extraArgs: i === 0 ? ["--config", configFile] : [],
           }),
         );
       }
@@ -269,7 +281,31 @@ Deno.test({
       assert.ok(page.peerKeys.length >= 1, "the peers table has rows");
       assert.match(page.lease ?? "", /^bound 100\.64\.0\.\d+\/24 in /);
       console.log(`  ${page.links.length} links drawn: ${page.links.map((l) => l.split(" ")[0])}`);
-      await Promise.all(agents.map((a) => a.stop()));
+
+      // Metrics over the port, status over the control socket, agree on the lease.
+      const scrape = await rig.exec(a0.ns, ["curl", "-sS", "--max-time", "5", `${url}metrics`]);
+      assert.equal(scrape.code, 0, scrape.stderr);
+      assert.match(scrape.stdout, /^ipop_lease_bound 1$/m);
+      assert.match(a0.logs(), /^\{"time":"[^"]+","level":"info","msg":"ipop /m, "JSON log lines");
+
+      // A clean stop leaves no interface (stop() checks), no control socket, and no lease.
+      const leasedIp = after.lease.address!.split("/")[0]!;
+      await a0.stop();
+      assert.equal(await exists(`${a0.stateDir}/control.sock`), false, "control socket removed");
+      const resolve = await rig.exec(agents[1]!.ns, [
+        DENO,
+        "run",
+        "-A",
+        MAIN_TS,
+        "resolve",
+        leasedIp,
+        "--json",
+        "--state-dir",
+        agents[1]!.stateDir,
+      ], { timeoutMs: 20_000 });
+      assert.equal(resolve.code, 0, resolve.stderr);
+      assert.equal(JSON.parse(resolve.stdout).status, "not found", "the lease was released");
+      await Promise.all(agents.slice(1).map((a) => a.stop()));
     } catch (e) {
       if (Deno.env.get("IPOP_TEST_LOG")) console.error(allLogs(agents));
       throw e;
@@ -278,3 +314,12 @@ Deno.test({
     }
   },
 });
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
