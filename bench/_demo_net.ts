@@ -1,0 +1,101 @@
+/**
+ * The network of `deno task demo`: a core router, two public hosts, two masquerade NATs with one
+ * or two hosts each, one symmetric NAT with one host (`nat_rig.ts`), and one ipop agent per host.
+ * The first public agent founds the overlay, the others bootstrap from it; all share one secret
+ * and lease addresses in `DEMO_SUBNET` by DHCP over the DHT.
+ *
+ * Ownership: `buildDemoRig` returns a `NatRig` the caller closes (in a `finally`); it owns every
+ * namespace, agent process, state directory and the secret file. `createNatRig` closes the rig
+ * itself when building fails half-way.
+ *
+ * @module
+ */
+import { AgentProcess, makeSecretFile } from "../tests/helpers/agent_process.ts";
+import { createNatRig, type NatRig, type RigHost } from "../tests/helpers/nat_rig.ts";
+import { masqueradeHosts } from "./_demo_args.ts";
+import type { DemoAgent, DemoPlace } from "./_demo_view.ts";
+
+/** UDP port of every agent. */
+export const DEMO_PORT = 5800;
+/** The DHCP subnet of the agents. */
+export const DEMO_SUBNET = "100.64.0.0/24";
+
+/** A host of the rig and what the view calls it. */
+export interface DemoHost {
+  host: RigHost;
+  place: DemoPlace;
+  site: string;
+}
+
+/** Builds the namespaces and NATs for `agents` agents; hosts in start order (founder first). */
+export async function buildDemoRig(agents: number): Promise<{ nat: NatRig; hosts: DemoHost[] }> {
+  const [m1, m2] = masqueradeHosts(agents);
+  const nat = await createNatRig({
+    publicHosts: 2,
+    nats: [
+      { kind: "masquerade", hosts: m1 },
+      { kind: "masquerade", hosts: m2 },
+      { kind: "symmetric", hosts: 1 },
+    ],
+  });
+  const hosts: DemoHost[] = nat.publicHosts.map((host) => ({
+    host,
+    place: "public",
+    site: "core",
+  }));
+  for (const r of nat.nats) {
+    for (const host of r.hosts) hosts.push({ host, place: r.kind, site: `nat${r.index}` });
+  }
+  return { nat, hosts };
+}
+
+/** The number of namespaces a rig of `buildDemoRig` made (core, hosts, NAT routers). */
+export function namespaceCount(nat: NatRig): number {
+  return 1 + nat.publicHosts.length + nat.nats.reduce((n, r) => n + 1 + r.hosts.length, 0);
+}
+
+/** A started agent and its view. */
+export interface DemoMember {
+  agent: DemoAgent;
+  proc: AgentProcess;
+}
+
+/**
+ * Starts one agent per host, in order, the first founding the overlay. `nowMs` is the demo's
+ * clock; `onStart` is told each start. Identities are made first (a Deno start each) so that the
+ * agents themselves start close together.
+ */
+export async function startDemoAgents(
+  nat: NatRig,
+  hosts: readonly DemoHost[],
+  nowMs: () => number,
+  onStart: (a: DemoAgent) => void,
+): Promise<DemoMember[]> {
+  const rig = nat.rig;
+  const secretFile = await makeSecretFile(rig);
+  const prepared = await Promise.all(hosts.map(() => AgentProcess.prepare(rig)));
+  const founder = hosts[0]!.host;
+  const members: DemoMember[] = [];
+  for (const [i, h] of hosts.entries()) {
+    const underlay = `${h.host.ip}:${DEMO_PORT}`;
+    const proc = await AgentProcess.start(rig, {
+      ns: h.host.ns,
+      stateDir: prepared[i]![0],
+      listen: underlay,
+      subnet: DEMO_SUBNET,
+      secretFile,
+      bootstrap: i === 0 ? [] : [`udp://${founder.ip}:${DEMO_PORT}`],
+    });
+    // `start` reads the identity first (a Deno start); the agent is spawned as it returns.
+    const agent: DemoAgent = {
+      name: String.fromCharCode(65 + i),
+      place: h.place,
+      site: h.site,
+      underlay,
+      startedAtMs: nowMs(),
+    };
+    members.push({ agent, proc });
+    onStart(agent);
+  }
+  return members;
+}

@@ -1,0 +1,303 @@
+/**
+ * `deno task demo` (as root): a newcomer's tour of ipop on one machine. Builds a small network of
+ * agents in network namespaces (two public, the others behind masquerade and symmetric NAT
+ * routers; see `_demo_net.ts`), shows them joining and leasing addresses in a live view
+ * (`_demo_live.ts`), pings every agent from every other, sends 10 pings/s between two agents
+ * behind different NATs while the view shows the shortcut forming (with `ipop ping`'s route
+ * before and after), keeps the view up until `--seconds`, then stops the agents and removes every
+ * namespace it made, also on Ctrl-C or a failure. Exit: 0 all steps passed, 1 a step failed or
+ * the machine lacks something, 2 a bad flag, 130 Ctrl-C.
+ *
+ * @module
+ */
+import type { PingAnswer } from "../lib/agent/agent_control.ts";
+import { requestControl } from "../lib/control/control_client.ts";
+import { formatPing } from "../lib/control/peers_text.ts";
+import { NETNS_PREFIX, run } from "../tests/helpers/netns.ts";
+import type { NatRig } from "../tests/helpers/nat_rig.ts";
+import { DEMO_USAGE, type DemoOptions, parseDemoArgs } from "./_demo_args.ts";
+import { LiveView } from "./_demo_live.ts";
+import { buildDemoRig, type DemoMember, namespaceCount, startDemoAgents } from "./_demo_net.ts";
+import { leasedIp, renderMatrix, routeByName } from "./_demo_view.ts";
+
+/** Bound for every agent to hold a lease, from the last start. */
+export const DEMO_LEASE_TIMEOUT_MS = 60_000;
+/** Length of the traffic between the chosen pair (`ping -i 0.1`). */
+export const DEMO_TRAFFIC_MS = 5_000;
+/** Bound of one `ipop ping` request (it traces the route for up to 5 s). */
+const IPOP_PING_TIMEOUT_MS = 12_000;
+/** The tools the demo runs. */
+export const DEMO_TOOLS = ["ip", "iptables", "ping"] as const;
+
+/** What the demo needs from its surroundings (a seam for the cheap tests). */
+export interface DemoIo {
+  /** The effective user id. */
+  uid(): number;
+  /** True when `tool` is an executable on the PATH. */
+  hasTool(tool: string): boolean;
+  /** Writes a line to stdout / stderr. */
+  out(line: string): void;
+  err(line: string): void;
+  /** Writes raw text to stdout. */
+  raw(text: string): void;
+  isTty: boolean;
+}
+
+/** True when `name` is an executable file in a directory of `PATH`. */
+export function onPath(name: string, path = Deno.env.get("PATH") ?? ""): boolean {
+  for (const dir of path.split(":")) {
+    if (dir === "") continue;
+    try {
+      const st = Deno.statSync(`${dir}/${name}`);
+      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0) return true;
+    } catch { /* not here */ }
+  }
+  return false;
+}
+
+/** Parses the flags, checks the machine, runs the tour; returns the exit code. */
+export async function runDemo(args: string[], io: DemoIo): Promise<number> {
+  const parsed = parseDemoArgs(args);
+  if (parsed.kind === "help") {
+    io.out(DEMO_USAGE.trimEnd());
+    return 0;
+  }
+  if (parsed.kind === "error") {
+    io.err(`demo: ${parsed.message} (see: deno task demo --help)`);
+    return 2;
+  }
+  if (io.uid() !== 0) {
+    io.err("demo: needs root to build network namespaces; run it as root (sudo deno task demo)");
+    return 1;
+  }
+  const missing = DEMO_TOOLS.filter((t) => !io.hasTool(t));
+  for (const t of missing) io.err(`demo: needs the "${t}" tool on the PATH, which is missing`);
+  if (missing.length > 0) return 1;
+  return await tour(parsed.options, io);
+}
+
+/** Sleeps `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
+/** A step that failed; the tour ends unless --keep-going. */
+class StepFailed extends Error {
+  override name = "StepFailed";
+}
+
+async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) return io.err("demo: still cleaning up, please wait");
+    io.err("\ndemo: interrupted, stopping the agents and cleaning up");
+    stop.abort();
+    view?.silence();
+  };
+  let nat: NatRig | undefined;
+  let view: LiveView | undefined;
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  let failed = false;
+  try {
+    io.out(`demo: building ${options.agents} hosts, 3 NAT routers and a core router`);
+    const built = await buildDemoRig(options.agents);
+    nat = built.nat;
+    if (stop.signal.aborted) return 130;
+    io.out("demo: starting the agents (the first founds the overlay)");
+    const members = await startDemoAgents(nat, built.hosts, now, (a) => {
+      io.out(`demo: started ${a.name} on ${a.underlay} (${a.place})`);
+    });
+    view = new LiveView(members, { line: io.out, raw: io.raw, isTty: io.isTty }, now);
+    if (stop.signal.aborted) return 130;
+    view.start();
+    const steps: [string, (v: LiveView) => Promise<void>][] = [
+      ["waiting for every agent to lease an address", (v) => waitLeased(v, members, stop.signal)],
+      ["every agent pings every other (ping -c 1 -W 2)", (v) => pingMatrix(v, nat!, members)],
+      [
+        "traffic between two agents behind different NATs",
+        (v) => shortcutStep(v, nat!, members, now),
+      ],
+    ];
+    for (const [i, [title, step]] of steps.entries()) {
+      if (stop.signal.aborted) break;
+      view.phase(`step ${i + 1}/${steps.length}: ${title}`);
+      try {
+        await step(view);
+      } catch (e) {
+        if (stop.signal.aborted) break;
+        failed = true;
+        view.note(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+        if (!(e instanceof StepFailed)) throw e;
+        if (!options.keepGoing || i === 0) break;
+      }
+    }
+    if (!stop.signal.aborted && (!failed || options.keepGoing)) {
+      view.phase(`tour done; live view until ${options.seconds} s (Ctrl-C stops now)`);
+      const left = options.seconds * 1000 - now();
+      if (left > 0) await sleep(left, stop.signal);
+    }
+    await view.stop();
+    if (!stop.signal.aborted) { for (const l of view.table()) io.out(l); }
+    view = undefined;
+    return stop.signal.aborted ? 130 : failed ? 1 : 0;
+  } catch (e) {
+    io.err(`demo: failed: ${e instanceof Error ? e.message : String(e)}`);
+    return stop.signal.aborted ? 130 : 1;
+  } finally {
+    await view?.stop();
+    io.out("demo: stopping the agents (SIGTERM) and removing the namespaces");
+    if (nat !== undefined) {
+      await nat.close();
+      io.out(`removed ${namespaceCount(nat)} namespaces`);
+    }
+    const left = await leftovers();
+    if (left.length > 0) io.err(`demo: still there (remove with ip netns del): ${left.join(" ")}`);
+    else io.out("nothing left behind (ip netns list shows none of the demo's namespaces)");
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+/** Namespaces of this process still listed by `ip netns list`. */
+async function leftovers(): Promise<string[]> {
+  const r = await run(["ip", "netns", "list"], { timeoutMs: 5_000 });
+  const mine = `${NETNS_PREFIX}${Deno.pid}-`;
+  return r.stdout.split("\n").map((l) => l.trim().split(/\s+/)[0] ?? "").filter((n) =>
+    n.startsWith(mine)
+  );
+}
+
+async function waitLeased(v: LiveView, members: DemoMember[], signal: AbortSignal): Promise<void> {
+  const deadline = performance.now() + DEMO_LEASE_TIMEOUT_MS;
+  while (!signal.aborted) {
+    if (v.statuses.every((s) => leasedIp(s) !== undefined)) return;
+    if (members.some((m) => !m.proc.alive)) throw new StepFailed("an agent exited");
+    if (performance.now() > deadline) {
+      const missing = members.filter((_, i) => leasedIp(v.statuses[i]) === undefined);
+      throw new StepFailed(
+        `no lease within ${DEMO_LEASE_TIMEOUT_MS / 1000} s for ${
+          missing.map((m) => m.agent.name).join(", ")
+        }`,
+      );
+    }
+    await sleep(250, signal);
+  }
+}
+
+function ipsOf(v: LiveView): string[] {
+  return v.statuses.map((s) => leasedIp(s) ?? "0.0.0.0");
+}
+
+async function pingOnce(nat: NatRig, ns: string, ip: string): Promise<boolean> {
+  const r = await nat.rig.exec(ns, ["ping", "-n", "-c", "1", "-W", "2", ip], { timeoutMs: 5_000 });
+  return r.code === 0;
+}
+
+async function pingMatrix(v: LiveView, nat: NatRig, members: DemoMember[]): Promise<void> {
+  const ips = ipsOf(v);
+  const t = performance.now();
+  // One row per agent, the rows in parallel: every agent resolves the others' addresses at once.
+  const ok = await Promise.all(members.map(async (m, i) => {
+    const row: boolean[] = [];
+    for (const [j, ip] of ips.entries()) row.push(i !== j && await pingOnce(nat, m.proc.ns, ip));
+    return row;
+  }));
+  const n = members.length;
+  const good = ok.flat().filter((x) => x).length;
+  v.note(
+    `ping matrix (${good}/${n * (n - 1)} ok in ${((performance.now() - t) / 1000).toFixed(1)} s):`,
+    ...renderMatrix(members.map((m) => m.agent.name), ok).map((l) => `  ${l}`),
+  );
+  if (good < n * (n - 1)) throw new StepFailed(`${n * (n - 1) - good} pings got no reply`);
+}
+
+async function ipopPing(v: LiveView, from: DemoMember, ip: string): Promise<string[]> {
+  const cmd = `$ ipop ping ${ip}   (on ${from.agent.name})`;
+  try {
+    const a = await requestControl(from.proc.stateDir, { cmd: "ping", ip }, {
+      timeoutMs: IPOP_PING_TIMEOUT_MS,
+    }) as PingAnswer;
+    return [
+      cmd,
+      `  ${formatPing(a)}`,
+      `  route by name: ${from.agent.name} -> ${routeByName(a.route, (h) => v.tracker.nameOf(h))}`,
+    ];
+  } catch (e) {
+    return [cmd, `  failed: ${e instanceof Error ? e.message : String(e)}`];
+  }
+}
+
+/** Two agents behind different masquerade NATs, preferring a pair with no link yet. */
+function pickPair(v: LiveView, members: DemoMember[]): [number, number] {
+  const pairs: [number, number][] = [];
+  members.forEach((a, i) =>
+    members.forEach((b, j) => {
+      if (i < j && a.agent.place === "masquerade" && b.agent.place === "masquerade") {
+        if (a.agent.site !== b.agent.site) pairs.push([i, j]);
+      }
+    })
+  );
+  const linked = ([i, j]: [number, number]) =>
+    v.statuses[i]?.connections.some((c) => c.address === v.statuses[j]?.address) ?? true;
+  return pairs.find((p) => !linked(p)) ?? pairs[0]!;
+}
+
+async function shortcutStep(
+  v: LiveView,
+  nat: NatRig,
+  members: DemoMember[],
+  now: () => number,
+): Promise<void> {
+  const [i, j] = pickPair(v, members);
+  const a = members[i]!;
+  const b = members[j]!;
+  const ip = ipsOf(v)[j]!;
+  const kindNow = () =>
+    v.statuses[i]?.connections.find((c) => c.address === v.statuses[j]?.address)?.kind ?? "none";
+  v.note(
+    "",
+    `pair: ${a.agent.name} (${a.agent.site}) -> ${b.agent.name} (${b.agent.site}) ${ip}; ` +
+      `link before: ${kindNow()}`,
+    ...await ipopPing(v, a, ip),
+  );
+  v.tracker.trafficStartMs = now();
+  const secs = String(DEMO_TRAFFIC_MS / 1000);
+  const r = await nat.rig.exec(a.proc.ns, ["ping", "-n", "-q", "-i", "0.1", "-w", secs, ip], {
+    timeoutMs: DEMO_TRAFFIC_MS + 5_000,
+  });
+  await v.pollNow();
+  const sum = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  v.note(
+    `ping -i 0.1 for ${secs} s: ${sum ? `${sum[2]}/${sum[1]} replies` : "no summary"}; ` +
+      `link after: ${kindNow()}`,
+    ...await ipopPing(v, a, ip),
+  );
+  if (sum === null || Number(sum[2]) === 0) throw new StepFailed("the traffic got no reply");
+}
+
+if (import.meta.main) {
+  const enc = new TextEncoder();
+  const code = await runDemo(Deno.args, {
+    uid: () => Deno.uid() ?? -1,
+    hasTool: (t) => onPath(t),
+    out: (l) => console.log(l),
+    err: (l) => console.error(l),
+    raw: (t) => {
+      const bytes = enc.encode(t);
+      for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+    },
+    isTty: Deno.stdout.isTerminal(),
+  });
+  Deno.exit(code);
+}
