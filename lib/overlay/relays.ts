@@ -12,11 +12,11 @@ export interface RelayTuning {
   retryDirectMs: number;
 }
 
-/** Defaults: a direct link is tried again every minute. */
+/** Defaults: a direct link is tried again every 30 s (its answer also refreshes the relay). */
 export const DEFAULT_RELAY_TUNING: RelayTuning = {
   maxRelays: 16,
   listFreshMs: 35_000,
-  retryDirectMs: 60_000,
+  retryDirectMs: 30_000,
 };
 
 /** Targets whose own link lists are remembered, at most. */
@@ -113,7 +113,9 @@ export class Relays {
     const now = this.host.now();
     let best: Connection | null = null;
     const told = this.#linkedTo.get(target);
-    const toldFresh = told && now - told.at <= 2 * this.tuning.retryDirectMs ? told.list : null;
+    // A target's own word ages like a neighbour list: a crashed or cut-off target stops
+    // answering the direct retries that refresh it, and its relays go.
+    const toldFresh = told && now - told.at <= this.tuning.listFreshMs ? told.list : null;
     for (const c of this.host.conns.values()) {
       if (!c.up) continue;
       // Vouched for by the connection's own neighbour list, or named by the target itself.
