@@ -81,7 +81,7 @@ export const TEST_ENV_PREFIX = "IPOP_TEST_";
 
 /**
  * `IPOP_*` variables that are not settings and are ignored: `IPOP_ARGS` carries extra flags
- * into the systemd unit's command line (packaging/ipop.service) and stays in its environment.
+ * into the systemd unit's command line (docs/packaging/ipop.service) and stays in its environment.
  */
 export const IGNORED_ENV: ReadonlySet<string> = new Set(["IPOP_ARGS"]);
 

@@ -166,7 +166,7 @@ function value(unit: Unit, section: string, key: string): string | undefined {
   return unit.get(section)?.get(key)?.at(-1);
 }
 
-const serviceUnit = (): Unit => parseUnit(readText("packaging/ipop.service"));
+const serviceUnit = (): Unit => parseUnit(readText("docs/packaging/ipop.service"));
 
 Deno.test("unit parser rejects keys outside sections, bad lines and repeated sections", () => {
   assert.throws(() => parseUnit("Type=exec\n[Service]\n"), /outside a section/);
@@ -263,8 +263,8 @@ Deno.test("flagOfKey() maps config keys to flag names", () => {
   assert.equal(flagOfKey("peers"), "peer");
 });
 
-Deno.test("packaging/ipop.json uses only `up` settings and parses as that command line", () => {
-  const config = JSON.parse(readText("packaging/ipop.json")) as Record<string, unknown>;
+Deno.test("docs/packaging/ipop.json uses only `up` settings and parses as that command line", () => {
+  const config = JSON.parse(readText("docs/packaging/ipop.json")) as Record<string, unknown>;
   const argv = ["up"];
   for (const [key, v] of Object.entries(config)) {
     const flag = flagOfKey(key);
@@ -292,8 +292,8 @@ Deno.test("docs/running.md mentions every packaging file and the container's req
   const files = [
     "Dockerfile",
     ".dockerignore",
-    "packaging/ipop.service",
-    "packaging/ipop.json",
+    "docs/packaging/ipop.service",
+    "docs/packaging/ipop.json",
     "tests/unit/packaging_test.ts",
     "docs/config.md",
   ];
