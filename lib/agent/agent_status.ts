@@ -80,6 +80,8 @@ export interface AgentStatus {
   dht: DhtStatusSummary;
   /** Virtual-IP packets the router forwarded or dropped, by reason. */
   router: Record<string, number>;
+  /** Link handshakes: initiations sent, and handshakes completed (either role). */
+  handshakes?: { initiated: number; completed: number };
 }
 
 /** The lease part of the status. */

@@ -107,5 +107,9 @@ export function agentStatus(s: StatusSources): AgentStatus {
     },
     dht: { records: s.dht.store.size, ...s.dht.stats },
     router: { ...r },
+    handshakes: {
+      initiated: s.node.links.initiations,
+      completed: s.node.links.handshakesCompleted,
+    },
   };
 }

@@ -48,6 +48,8 @@ interface IndexEntry {
  */
 export class LinkLayer {
   readonly drops: DropCounters = newDropCounters();
+  /** Handshakes that gave a session (either role). */
+  handshakesCompleted = 0;
   /** Hole-punching primers sent, and received (ones that did not expire on the way). */
   primersSent = 0;
   primersReceived = 0;
@@ -366,6 +368,7 @@ export class LinkLayer {
 
   /** Makes `session` usable; `role` says which side of its handshake we were. */
   #install(peer: Peer, session: Session, role: "initiator" | "responder"): void {
+    this.handshakesCompleted++;
     this.#bySession.set(session.localIndex, { peer, session });
     peer.lastHandshakeAt = this.#opts.clock.now();
     if (role === "responder") {

@@ -384,6 +384,22 @@ export function agentMetricFamilies(status: AgentStatus): MetricFamily[] {
       "Seconds since the agent started.",
       seconds(status.uptimeMs),
     ),
+    ...(status.handshakes
+      ? [
+        one(
+          "ipop_handshakes_initiated_total",
+          "counter",
+          "Link handshake initiations sent (hole-punching tries included).",
+          status.handshakes.initiated,
+        ),
+        one(
+          "ipop_handshakes_completed_total",
+          "counter",
+          "Link handshakes that gave a session, as initiator or responder.",
+          status.handshakes.completed,
+        ),
+      ]
+      : []),
     ...transportFamilies(status),
     ...tunFamilies(status),
     ...dropFamilies(status),

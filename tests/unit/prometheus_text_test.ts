@@ -116,6 +116,7 @@ const SAMPLE_STATUS: AgentStatus = {
     direct: 6,
     routed: 2,
   },
+  handshakes: { initiated: 9, completed: 7 },
 };
 
 interface ParsedSample {
@@ -223,6 +224,8 @@ Deno.test("prometheus: status counters come out under their ipop_ names", () => 
     !p.samples.some((s) => s.name === "ipop_router_drops_total" && s.labels.reason === "direct"),
   );
   assert.equal(valueOf(p, "ipop_uptime_seconds"), 83);
+  assert.equal(valueOf(p, "ipop_handshakes_initiated_total"), 9);
+  assert.equal(valueOf(p, "ipop_handshakes_completed_total"), 7);
   assert.equal(
     valueOf(p, "ipop_build_info", { version: "0.1.0", aead: "chacha20-poly1305" }),
     1,
