@@ -128,3 +128,30 @@ Deno.test("formatPing: an unanswered ping names the owner", () => {
     "100.64.0.9 (node 89abcdef0123): no answer",
   );
 });
+
+Deno.test("cli: config check names bad metrics and logFormat keys, one line each", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ipop_cli_" });
+  try {
+    const file = `${dir}/ipop.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ stateDir: "state", metrics: "127.0.0.1:0", logFormat: "xml" }),
+    );
+    const bad = await ipop("config", "check", file);
+    assert.equal(bad.code, 2, bad.stdout);
+    const lines = bad.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 2, bad.stderr);
+    assert.ok(lines.some((l) => /"metrics".*the port must be 1-65535/.test(l)), bad.stderr);
+    assert.ok(lines.some((l) => /"logFormat".*expected text or json/.test(l)), bad.stderr);
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ stateDir: "state", metrics: "9100", logFormat: "json" }),
+    );
+    const good = await ipop("config", "check", file);
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /"metrics": "127\.0\.0\.1:9100"/);
+    assert.match(good.stdout, /"logFormat": "json"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
