@@ -64,16 +64,16 @@ Options of "up":
   --tun NAME               TUN interface name (default: the kernel picks ipopN).
   --mtu BYTES              TUN MTU, ${MIN_MTU_BYTES}-${MAX_MTU_BYTES} (default ${DEFAULT_MTU_BYTES}).
   --log-format FORMAT      text (LEVEL message) or json (one object a line; default text).
-  --metrics [HOST:]PORT    Serve Prometheus metrics at http://HOST:PORT/metrics (default host
-                           127.0.0.1; off unless given).
+  --metrics [HOST:]PORT    Serve Prometheus metrics at http://HOST:PORT/metrics and a live
+                           dashboard at / (default host 127.0.0.1; off unless given).
   --shortcut-pps N         Link directly to a node that gets N or more packets a second through
                            the overlay (default ${DEFAULT_SHORTCUT_PPS}; 0: never).
   --log-level LEVEL        error, warn, info or debug (default ${DEFAULT_LOG_LEVEL}).
 
 Environment of "up": IPOP_STATE_DIR, IPOP_LISTEN, IPOP_BOOTSTRAP, IPOP_NETWORK, IPOP_SUBNET,
 IPOP_ADDRESS, IPOP_PEERS, IPOP_SECRET_FILE, IPOP_TUN, IPOP_MTU, IPOP_SHORTCUT_PPS,
-IPOP_LOG_LEVEL and IPOP_CONFIG; lists are comma-separated. Other IPOP_* names are refused
-(except IPOP_ARGS and IPOP_TEST_*).
+IPOP_LOG_LEVEL, IPOP_LOG_FORMAT, IPOP_METRICS and IPOP_CONFIG; lists are comma-separated.
+Other IPOP_* names are refused (except IPOP_ARGS and IPOP_TEST_*).
 Config file keys are the option names in camelCase (stateDir, ..., peers for --peer).
 Precedence: flags > environment > config file > defaults; a list (--bootstrap, --peer) from a
 higher source replaces a lower one's. Paths in a config file are relative to its folder. The
