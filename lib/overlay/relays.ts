@@ -12,11 +12,11 @@ export interface RelayTuning {
   retryDirectMs: number;
 }
 
-/** Defaults: a direct link is tried again every 30 s (its answer also refreshes the relay). */
+/** Defaults: a direct link is tried again every minute. */
 export const DEFAULT_RELAY_TUNING: RelayTuning = {
   maxRelays: 16,
   listFreshMs: 35_000,
-  retryDirectMs: 30_000,
+  retryDirectMs: 60_000,
 };
 
 /** Targets whose own link lists are remembered, at most. */
