@@ -61,6 +61,10 @@ export interface OverlayStats {
 }
 
 const NO_BODY = new Uint8Array(0);
+/** How long a peer whose link went dead is taken for crashed (not relayed to), in ms. */
+const LOST_MEMORY_MS = 120_000;
+/** Dead links remembered at most. */
+const MAX_LOST_REMEMBERED = 256;
 
 /**
  * A member of the structured ring overlay. It links to a bootstrap node, asks the overlay for
@@ -100,6 +104,8 @@ export class OverlayNode {
   #upAddresses: OverlayAddress[] = [];
   #onDeliver: (d: Delivery) => void = () => {};
   readonly #services = new Map<number, (d: Delivery) => void>();
+  /** Peers whose links went dead, and when (they are not relayed to for a while). */
+  readonly #lost = new Map<OverlayAddress, number>();
   #onUnreachable: (m: { dst: OverlayAddress; payload: Uint8Array }) => void = () => {};
   #timer: TimerHandle | null = null;
   #closed = false;
@@ -480,9 +486,22 @@ export class OverlayNode {
   #peerDown(peer: Peer): void {
     const conn = this.conns.get(peer.keyText);
     if (!conn) return;
+    this.#noteLost(conn.address);
     if (!conn.wantFixed) return this.disconnect(conn, false);
     conn.up = false; // the link layer keeps retrying a fixed link
     this.#rebuildRoutes();
+  }
+
+  /** True when our link to `address` went dead (silent) within `LOST_MEMORY_MS`. */
+  lostRecently(address: OverlayAddress): boolean {
+    const at = this.#lost.get(address);
+    return at !== undefined && this.now() - at < LOST_MEMORY_MS;
+  }
+
+  #noteLost(address: OverlayAddress): void {
+    const now = this.now();
+    for (const [a, at] of this.#lost) if (now - at >= LOST_MEMORY_MS) this.#lost.delete(a);
+    if (this.#lost.size < MAX_LOST_REMEMBERED) this.#lost.set(address, now);
   }
 
   /** Closed connections whose linger time is over are forgotten (called each round). */

@@ -35,6 +35,8 @@ export interface Relay {
 export interface RelayHost {
   readonly conns: ReadonlyMap<string, Connection>;
   now(): number;
+  /** True when our direct link to `target` died (went silent) a short while ago. */
+  lostRecently(target: OverlayAddress): boolean;
   requestConnection(target: OverlayAddress, purpose: ConnectPurpose): void;
 }
 
@@ -77,6 +79,8 @@ export class Relays {
    */
   offer(target: OverlayAddress): boolean {
     if (this.#relays.has(target)) return true;
+    // A node we were linked to until it fell silent has most likely crashed: not a NAT case.
+    if (this.host.lostRecently(target)) return false;
     if (this.#relays.size >= this.tuning.maxRelays) return false;
     const via = this.#bestVia(target);
     if (!via) return false;
@@ -92,7 +96,7 @@ export class Relays {
   maintain(direct: ReadonlySet<OverlayAddress>): void {
     const now = this.host.now();
     for (const relay of [...this.#relays.values()]) {
-      if (direct.has(relay.target)) {
+      if (direct.has(relay.target) || this.host.lostRecently(relay.target)) {
         this.#relays.delete(relay.target);
         continue;
       }
