@@ -7,6 +7,7 @@
  * Ownership: every state dir, process and rule is created through a `Rig` and goes away when the
  * rig is closed (namespaces are deleted with their iptables rules).
  */
+import { percentile } from "./sim/metrics.ts";
 import { AGENT_PORT } from "../tests/helpers/link_fixture.ts";
 import { DENO, MAIN_TS, SHUTDOWN_DEADLINE_MS } from "../tests/helpers/agent_process.ts";
 import { type BackgroundProcess, type Rig, run } from "../tests/helpers/netns.ts";
@@ -206,13 +207,6 @@ export interface Summary {
   p50: number;
   p99: number;
   max: number;
-}
-
-/** The nearest-rank percentile `p` (0..100) of `sorted` (ascending); NaN when empty. */
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
 /** Summarises `xs`. */

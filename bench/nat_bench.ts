@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { percentileOf as percentile } from "./sim/metrics.ts";
 import { parseArgs } from "node:util";
 import {
   type DirectRun,
@@ -24,13 +25,6 @@ import {
   type RelayedRun,
 } from "./_nat_bench_run.ts";
 import { canUseNetns } from "../tests/helpers/netns.ts";
-
-/** The p-th percentile (nearest rank) of some numbers, NaN for none. */
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 function fmt(x: number | null, digits = 0): string {
   return x === null || Number.isNaN(x) ? "-" : x.toFixed(digits);

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { percentileOf as percentile } from "./sim/metrics.ts";
 import { parseArgs } from "node:util";
 import {
   directlyLinked,
@@ -34,13 +35,6 @@ interface PairResult extends ShortcutFormation {
   dst: string;
   /** RTTs (ms) at 1 ping/s before, over the overlay. */
   rttsOverlay: number[];
-}
-
-/** The p-th percentile (nearest rank) of some numbers, NaN for none. */
-function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
 function fmt(x: number, digits = 0): string {

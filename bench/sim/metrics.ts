@@ -118,6 +118,11 @@ export function percentile(sortedAscending: readonly number[], p: number): numbe
   return sortedAscending[Math.min(sortedAscending.length - 1, Math.max(0, rankIndex))]!;
 }
 
+/** `percentile` of numbers in any order (a sorted copy is made). */
+export function percentileOf(values: readonly number[], p: number): number {
+  return percentile([...values].sort((a, b) => a - b), p);
+}
+
 /** Mean, median, 99th percentile and maximum of `hops` (NaN fields when empty). */
 export function hopStats(hops: readonly number[]): HopStats {
   const sorted = [...hops].sort((a, b) => a - b);

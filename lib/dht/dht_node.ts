@@ -14,7 +14,7 @@ import {
   fittingRecords,
   type HeldRecord,
 } from "./dht_message.ts";
-import { dhtKeyPosition, type DhtRecord, signRecord } from "./dht_record.ts";
+import { bytesEqual, dhtKeyPosition, type DhtRecord, signRecord } from "./dht_record.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { ReplicaAnswer } from "./quorum.ts";
 import { RecordStore } from "./record_store.ts";
@@ -224,10 +224,4 @@ export class DhtNode {
       this.#schedule();
     });
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

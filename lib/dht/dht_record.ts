@@ -228,7 +228,8 @@ export function dhtKeyPosition(key: Uint8Array): OverlayAddress {
   return addressFromBytes(blake2sHash(KEY_DOMAIN, key));
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+/** True when `a` and `b` hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
