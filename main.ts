@@ -1,19 +1,20 @@
 /**
- * ipop's command-line front: `ipop id | up | status | dht get|put | resolve | config check|example
- * | help | version`.
+ * ipop's command-line front: `ipop up | status | peers | ping | resolve | dht get|put | down | id
+ * | config check|example | help [COMMAND] | version`; `ipop COMMAND --help` shows a command's page.
  *
  * This is an OS edge: it reads argv, owns stdout/stderr, signals and the exit status, and wires
  * the parsed config, the identity on disk, the agent and the control socket together.
  *
- * Exit status: 0 success, 1 runtime failure (one line `ipop: <message>`), 2 usage mistake (one
- * line `ipop: <message>`); only unexpected internal errors print a stack.
+ * Exit status: 0 success (help included), 1 runtime failure (one line `ipop: <message>`), 2 usage
+ * mistake (one line `ipop: <message>`, ending "Run `ipop COMMAND --help`." for a mistake in the
+ * command line's shape); only unexpected internal errors print a stack.
  */
 import { type RunningAgent, startAgent } from "./lib/agent/start_agent.ts";
 import { ConfigError } from "./lib/config/config_error.ts";
 import { checkConfigFile, configToJson, exampleConfigJson } from "./lib/config/config_file.ts";
-import { parseCommand } from "./lib/config/parse_args.ts";
+import { commandPathOf, helpTopicOf, parseCommand } from "./lib/config/parse_args.ts";
 import { checkPeersAgainstSelf, type UpConfig } from "./lib/config/up_config.ts";
-import { USAGE } from "./lib/config/usage.ts";
+import { helpPage, usageHint } from "./lib/config/usage.ts";
 import {
   AgentNotRunningError,
   ControlRequestError,
@@ -53,14 +54,17 @@ class UpFailure extends Error {
 /** Runs one ipop command line and returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   try {
+    // Help wins over everything else on the line: `ipop up --mtu x --help` shows up's page.
+    const topic = helpTopicOf(args);
+    if (topic !== undefined) {
+      console.log(helpPage(topic).trimEnd());
+      return EXIT_OK;
+    }
     const command = parseCommand(args);
     switch (command.kind) {
       case "help":
-        if (command.requested) {
-          console.log(USAGE.trimEnd());
-          return EXIT_OK;
-        }
-        console.error(USAGE.trimEnd());
+        // No command at all: the global page, as a usage mistake.
+        console.error(helpPage("ipop").trimEnd());
         return EXIT_USAGE;
       case "version":
         console.log(`ipop ${VERSION}`);
@@ -97,13 +101,15 @@ export async function main(args: string[]): Promise<number> {
         return EXIT_OK;
     }
   } catch (err) {
-    return reportError(err);
+    return reportError(err, args);
   }
 }
 
-function reportError(err: unknown): number {
+/** Prints `err` as one line; a usage mistake ends in a hint naming the command's help page. */
+function reportError(err: unknown, args: readonly string[]): number {
   if (err instanceof ConfigError) {
-    console.error(`ipop: ${err.message}${err.seeHelp ? " (see: ipop help)" : ""}`);
+    const hint = err.seeHelp ? `. ${usageHint(commandPathOf(args))}` : "";
+    console.error(`ipop: ${err.message}${hint}`);
     return EXIT_USAGE;
   }
   if (err instanceof AgentNotRunningError) {
@@ -207,16 +213,19 @@ async function runUp(config: UpConfig): Promise<number> {
   });
   let metrics: MetricsServer | undefined;
   try {
-    agent = await startAgent({ config, identity, logger });
+    // Also before TUN and UDP: a metrics port in use fails with nothing to undo.
     if (config.metrics) {
       const { host, port } = config.metrics;
       metrics = await MetricsServer.listen({ host, port }, () => running().status());
+    }
+    agent = await startAgent({ config, identity, logger });
+    if (metrics) {
       logger.info(
         `metrics on http://${metrics.address}/metrics, dashboard on http://${metrics.address}/`,
       );
     }
   } catch (err) {
-    await Promise.all([control.close(), agent?.close()]);
+    await Promise.all([control.close(), metrics?.close(), agent?.close()]);
     if (config.logLevel === "debug") logger.debug(String((err as Error)?.stack ?? err));
     const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
     throw new UpFailure(message ?? "The agent failed to start", { cause: err });

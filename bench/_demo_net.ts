@@ -15,7 +15,7 @@ import { createNatRig, type NatRig, type RigHost } from "../tests/helpers/nat_ri
 import { masqueradeHosts } from "./_demo_args.ts";
 import type { DemoAgent, DemoPlace } from "./_demo_view.ts";
 
-/** UDP port of every agent. */
+/** UDP port of the first agent of each site; the next ones behind the same NAT take 5801, … */
 export const DEMO_PORT = 5800;
 /** The DHCP subnet of the agents. */
 export const DEMO_SUBNET = "100.64.0.0/24";
@@ -25,6 +25,18 @@ export interface DemoHost {
   host: RigHost;
   place: DemoPlace;
   site: string;
+  /** Its UDP listen port (`demoListenPort`). */
+  port: number;
+}
+
+/**
+ * The listen port of the `indexInSite`-th host (from 0) of a site: `DEMO_PORT + indexInSite`,
+ * as operators do behind one home router. Two hosts behind one MASQUERADE router that both use
+ * port 5800 cannot both keep it: the second one's mappings get fresh ports, which its peers
+ * cannot predict, so a direct link to it cannot be punched through its NAT.
+ */
+export function demoListenPort(indexInSite: number): number {
+  return DEMO_PORT + indexInSite;
 }
 
 /** Builds the namespaces and NATs for `agents` agents; hosts in start order (founder first). */
@@ -38,13 +50,16 @@ export async function buildDemoRig(agents: number): Promise<{ nat: NatRig; hosts
       { kind: "symmetric", hosts: 1 },
     ],
   });
-  const hosts: DemoHost[] = nat.publicHosts.map((host) => ({
+  const hosts: DemoHost[] = nat.publicHosts.map((host, j) => ({
     host,
     place: "public",
     site: "core",
+    port: demoListenPort(j),
   }));
   for (const r of nat.nats) {
-    for (const host of r.hosts) hosts.push({ host, place: r.kind, site: `nat${r.index}` });
+    r.hosts.forEach((host, j) => {
+      hosts.push({ host, place: r.kind, site: `nat${r.index}`, port: demoListenPort(j) });
+    });
   }
   return { nat, hosts };
 }
@@ -74,17 +89,17 @@ export async function startDemoAgents(
   const rig = nat.rig;
   const secretFile = await makeSecretFile(rig);
   const prepared = await Promise.all(hosts.map(() => AgentProcess.prepare(rig)));
-  const founder = hosts[0]!.host;
+  const founder = hosts[0]!;
   const members: DemoMember[] = [];
   for (const [i, h] of hosts.entries()) {
-    const underlay = `${h.host.ip}:${DEMO_PORT}`;
+    const underlay = `${h.host.ip}:${h.port}`;
     const proc = await AgentProcess.start(rig, {
       ns: h.host.ns,
       stateDir: prepared[i]![0],
       listen: underlay,
       subnet: DEMO_SUBNET,
       secretFile,
-      bootstrap: i === 0 ? [] : [`udp://${founder.ip}:${DEMO_PORT}`],
+      bootstrap: i === 0 ? [] : [`udp://${founder.host.ip}:${founder.port}`],
     });
     // `start` reads the identity first (a Deno start); the agent is spawned as it returns.
     const agent: DemoAgent = {

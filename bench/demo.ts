@@ -4,26 +4,35 @@
  * routers; see `_demo_net.ts`), shows them joining and leasing addresses in a live view
  * (`_demo_live.ts`), pings every agent from every other, sends 10 pings/s between two agents
  * behind different NATs while the view shows the shortcut forming (with `ipop ping`'s route
- * before and after), keeps the view up until `--seconds`, then stops the agents and removes every
- * namespace it made, also on Ctrl-C or a failure. Exit: 0 all steps passed, 1 a step failed or
+ * before and after; the final summary says whether it formed and how long after the first packet,
+ * see `_demo_shortcut.ts`), keeps the view up until `--seconds`, then stops the agents and removes
+ * every namespace it made, also on Ctrl-C or a failure. Exit: 0 all steps passed, 1 a step failed or
  * the machine lacks something, 2 a bad flag, 130 Ctrl-C.
  *
  * @module
  */
 import type { PingAnswer } from "../lib/agent/agent_control.ts";
-import { requestControl } from "../lib/control/control_client.ts";
+import type { AgentStatus } from "../lib/agent/agent_status.ts";
+import { requestControl, requestStatus } from "../lib/control/control_client.ts";
 import { formatPing } from "../lib/control/peers_text.ts";
 import { NETNS_PREFIX, run } from "../tests/helpers/netns.ts";
 import type { NatRig } from "../tests/helpers/nat_rig.ts";
 import { DEMO_USAGE, type DemoOptions, parseDemoArgs } from "./_demo_args.ts";
 import { LiveView } from "./_demo_live.ts";
 import { buildDemoRig, type DemoMember, namespaceCount, startDemoAgents } from "./_demo_net.ts";
+import {
+  linkKind,
+  parsePingSummary,
+  type ShortcutOutcome,
+  shortcutVerdict,
+  watchLink,
+} from "./_demo_shortcut.ts";
 import { leasedIp, renderMatrix, routeByName } from "./_demo_view.ts";
 
 /** Bound for every agent to hold a lease, from the last start. */
 export const DEMO_LEASE_TIMEOUT_MS = 60_000;
-/** Length of the traffic between the chosen pair (`ping -i 0.1`). */
-export const DEMO_TRAFFIC_MS = 5_000;
+/** Length of the traffic between the chosen pair (`ping -i 0.1`: 10 packets/s). */
+export const DEMO_TRAFFIC_MS = 10_000;
 /** Bound of one `ipop ping` request (it traces the route for up to 5 s). */
 const IPOP_PING_TIMEOUT_MS = 12_000;
 /** The tools the demo runs. */
@@ -110,6 +119,7 @@ async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let failed = false;
+  let outcome: ShortcutOutcome | undefined;
   try {
     io.out(`demo: building ${options.agents} hosts, 3 NAT routers and a core router`);
     const built = await buildDemoRig(options.agents);
@@ -127,7 +137,7 @@ async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
       ["every agent pings every other (ping -c 1 -W 2)", (v) => pingMatrix(v, nat!, members)],
       [
         "traffic between two agents behind different NATs",
-        (v) => shortcutStep(v, nat!, members, now),
+        (v) => shortcutStep(v, nat!, members, now, (o) => outcome = o),
       ],
     ];
     for (const [i, [title, step]] of steps.entries()) {
@@ -149,7 +159,10 @@ async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
       if (left > 0) await sleep(left, stop.signal);
     }
     await view.stop();
-    if (!stop.signal.aborted) { for (const l of view.table()) io.out(l); }
+    if (!stop.signal.aborted) {
+      for (const l of view.table()) io.out(l);
+      if (outcome !== undefined) io.out(shortcutVerdict(outcome));
+    }
     view = undefined;
     return stop.signal.aborted ? 130 : failed ? 1 : 0;
   } catch (e) {
@@ -238,7 +251,7 @@ async function ipopPing(v: LiveView, from: DemoMember, ip: string): Promise<stri
   }
 }
 
-/** Two agents behind different masquerade NATs, preferring a pair with no link yet. */
+/** Two agents behind different masquerade NATs, preferring a pair with no direct link. */
 function pickPair(v: LiveView, members: DemoMember[]): [number, number] {
   const pairs: [number, number][] = [];
   members.forEach((a, i) =>
@@ -248,42 +261,75 @@ function pickPair(v: LiveView, members: DemoMember[]): [number, number] {
       }
     })
   );
-  const linked = ([i, j]: [number, number]) =>
-    v.statuses[i]?.connections.some((c) => c.address === v.statuses[j]?.address) ?? true;
-  return pairs.find((p) => !linked(p)) ?? pairs[0]!;
+  const direct = ([i, j]: [number, number]) =>
+    v.statuses[i]?.connections.some((c) =>
+      c.address === v.statuses[j]?.address && c.kind !== "relay"
+    ) ?? true;
+  return pairs.find((p) => !direct(p)) ?? pairs[0]!;
 }
 
+/**
+ * Pings from one agent of the pair to the other at 10 packets/s for `DEMO_TRAFFIC_MS` while
+ * watching the sender's link to the receiver; hands the outcome to `report` (also when the
+ * traffic got no reply, which fails the step; a shortcut that does not form does not).
+ */
 async function shortcutStep(
   v: LiveView,
   nat: NatRig,
   members: DemoMember[],
   now: () => number,
+  report: (o: ShortcutOutcome) => void,
 ): Promise<void> {
   const [i, j] = pickPair(v, members);
   const a = members[i]!;
   const b = members[j]!;
   const ip = ipsOf(v)[j]!;
-  const kindNow = () =>
-    v.statuses[i]?.connections.find((c) => c.address === v.statuses[j]?.address)?.kind ?? "none";
+  const peer = () => v.statuses[j]?.address;
+  const nameOf = (h: string) => v.tracker.nameOf(h);
+  const before = linkKind(v.statuses[i], peer(), nameOf);
   v.note(
     "",
     `pair: ${a.agent.name} (${a.agent.site}) -> ${b.agent.name} (${b.agent.site}) ${ip}; ` +
-      `link before: ${kindNow()}`,
+      `link before: ${before}`,
     ...await ipopPing(v, a, ip),
   );
-  v.tracker.trafficStartMs = now();
+  const start = now();
+  v.tracker.trafficStartMs = start;
   const secs = String(DEMO_TRAFFIC_MS / 1000);
-  const r = await nat.rig.exec(a.proc.ns, ["ping", "-n", "-q", "-i", "0.1", "-w", secs, ip], {
+  const ping = nat.rig.exec(a.proc.ns, ["ping", "-n", "-q", "-i", "0.1", "-w", secs, ip], {
     timeoutMs: DEMO_TRAFFIC_MS + 5_000,
   });
+  const read = async () =>
+    linkKind(
+      await requestStatus(a.proc.stateDir, { timeoutMs: 2_000 }) as AgentStatus,
+      peer(),
+      nameOf,
+    );
+  const seen = await watchLink(read, ping, now);
+  const r = await ping;
+  const trafficMs = now() - start;
   await v.pollNow();
-  const sum = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  const pings = parsePingSummary(r.stdout);
+  const outcome: ShortcutOutcome = {
+    from: a.agent.name,
+    to: b.agent.name,
+    before,
+    directAfterMs: seen === undefined ? undefined : Math.max(0, seen.atMs - start),
+    directKind: seen?.kind,
+    after: linkKind(v.statuses[i], peer(), nameOf),
+    trafficMs,
+    pings,
+  };
+  report(outcome);
   v.note(
-    `ping -i 0.1 for ${secs} s: ${sum ? `${sum[2]}/${sum[1]} replies` : "no summary"}; ` +
-      `link after: ${kindNow()}`,
+    `ping -i 0.1 for ${secs} s: ${
+      pings ? `${pings.received}/${pings.sent} replies` : "no summary"
+    }; ` +
+      `link after: ${outcome.after}`,
+    shortcutVerdict(outcome),
     ...await ipopPing(v, a, ip),
   );
-  if (sum === null || Number(sum[2]) === 0) throw new StepFailed("the traffic got no reply");
+  if (pings === undefined || pings.received === 0) throw new StepFailed("the traffic got no reply");
 }
 
 if (import.meta.main) {

@@ -14,6 +14,7 @@ import {
   resolveUpSettings,
   type Settings,
   settingsFromEnv,
+  suggestName,
   UP_KEY_NAMES,
   UP_KEYS,
 } from "./config_sources.ts";
@@ -54,128 +55,182 @@ const realIo: ParseIo = {
   },
 };
 
-type OptionSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
+/** One option of a command, as node:util `parseArgs` takes it. */
+export type OptionSpec = { type: "string" | "boolean"; multiple?: boolean; short?: string };
+
+/** A command of ipop, subcommand included ("dht get"); "dht" and "config" are the groups. */
+export type CommandPath =
+  | "id"
+  | "up"
+  | "status"
+  | "dht"
+  | "dht get"
+  | "dht put"
+  | "resolve"
+  | "ping"
+  | "peers"
+  | "down"
+  | "config"
+  | "config check"
+  | "config example"
+  | "version";
+
+/** A page of `ipop help`: a command's, or "ipop" for the global page. */
+export type HelpTopic = CommandPath | "ipop";
 
 const HELP_OPTION: Record<string, OptionSpec> = { help: { type: "boolean", short: "h" } };
 const STATE_DIR_OPTION: Record<string, OptionSpec> = { "state-dir": { type: "string" } };
-
-const UP_OPTIONS: Record<string, OptionSpec> = {
-  ...HELP_OPTION,
-  ...STATE_DIR_OPTION,
-  listen: { type: "string" },
-  address: { type: "string" },
-  network: { type: "string" },
-  subnet: { type: "string" },
-  peer: { type: "string", multiple: true },
-  bootstrap: { type: "string", multiple: true },
-  "secret-file": { type: "string" },
-  tun: { type: "string" },
-  mtu: { type: "string" },
-  "shortcut-pps": { type: "string" },
-  "log-level": { type: "string" },
-  metrics: { type: "string" },
-  "log-format": { type: "string" },
-  config: { type: "string" },
-};
-
-/**
- * Parses ipop's command line. Throws `ConfigError` (one line, `seeHelp` set for shape mistakes)
- * for unknown commands and flags, missing or repeated values, and invalid values.
- */
-export function parseCommand(args: readonly string[], io: ParseIo = realIo): Command {
-  const [word, ...rest] = args;
-  switch (word) {
-    case undefined:
-      return { kind: "help", requested: false };
-    case "help":
-    case "--help":
-    case "-h":
-      return { kind: "help", requested: true };
-    case "version":
-    case "--version":
-    case "-V":
-      return { kind: "version" };
-    case "id": {
-      const values = parseFlags("id", rest, { ...HELP_OPTION, ...STATE_DIR_OPTION });
-      if (values.help) return { kind: "help", requested: true };
-      return { kind: "id", stateDir: requireStateDir("id", values, io) };
-    }
-    case "status": {
-      const values = parseFlags("status", rest, {
-        ...HELP_OPTION,
-        ...STATE_DIR_OPTION,
-        json: { type: "boolean" },
-      });
-      if (values.help) return { kind: "help", requested: true };
-      const stateDir = requireStateDir("status", values, io);
-      return { kind: "status", stateDir, json: !!values.json };
-    }
-    case "dht":
-      return parseDhtCommand(rest, io);
-    case "config":
-      return parseConfigCommand(rest);
-    case "resolve": {
-      const { values, positionals } = parseFlagsAnd("resolve", rest, READ_OPTIONS, 1);
-      if (values.help) return { kind: "help", requested: true };
-      const [ip] = positionals;
-      const stateDir = requireStateDir("resolve", values, io);
-      return { kind: "resolve", stateDir, json: !!values.json, ip: ip! };
-    }
-    case "ping": {
-      const { values, positionals } = parseFlagsAnd("ping", rest, READ_OPTIONS, 1);
-      if (values.help) return { kind: "help", requested: true };
-      const stateDir = requireStateDir("ping", values, io);
-      return { kind: "ping", stateDir, json: !!values.json, ip: positionals[0]! };
-    }
-    case "peers": {
-      const values = parseFlags("peers", rest, READ_OPTIONS);
-      if (values.help) return { kind: "help", requested: true };
-      return { kind: "peers", stateDir: requireStateDir("peers", values, io), json: !!values.json };
-    }
-    case "down": {
-      const values = parseFlags("down", rest, { ...HELP_OPTION, ...STATE_DIR_OPTION });
-      if (values.help) return { kind: "help", requested: true };
-      return { kind: "down", stateDir: requireStateDir("down", values, io) };
-    }
-    case "up": {
-      const values = parseFlags("up", rest, UP_OPTIONS);
-      if (values.help) return { kind: "help", requested: true };
-      return { kind: "up", config: upConfigFrom(values, io) };
-    }
-    default:
-      if (word.startsWith("-")) {
-        throw new ConfigError(
-          `Expected a command (id, up, status, dht, resolve, config) before "${word}"`,
-          {
-            seeHelp: true,
-          },
-        );
-      }
-      throw new ConfigError(`Unknown command "${word}"`, { seeHelp: true });
-  }
-}
-
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
 const READ_OPTIONS: Record<string, OptionSpec> = {
   ...HELP_OPTION,
   ...STATE_DIR_OPTION,
   json: { type: "boolean" },
 };
 
+/** The options of `up`: `--help`, `--config` and one flag per key of `UP_KEYS`. */
+const UP_OPTIONS: Record<string, OptionSpec> = {
+  ...HELP_OPTION,
+  config: { type: "string" },
+  ...Object.fromEntries(UP_KEY_NAMES.map((key): [string, OptionSpec] => {
+    const { flag, kind } = UP_KEYS[key];
+    return [flag, kind === "list" ? { type: "string", multiple: true } : { type: "string" }];
+  })),
+};
+
+/**
+ * The options each command accepts, exactly as its parser uses them (the help pages must name
+ * every one; tests/unit/help_test.ts checks). The groups "dht" and "config" take only --help.
+ */
+export const COMMAND_OPTIONS: Readonly<Record<CommandPath, Readonly<Record<string, OptionSpec>>>> =
+  {
+    id: { ...HELP_OPTION, ...STATE_DIR_OPTION },
+    up: UP_OPTIONS,
+    status: READ_OPTIONS,
+    dht: HELP_OPTION,
+    "dht get": READ_OPTIONS,
+    "dht put": { ...READ_OPTIONS, ttl: { type: "string" } },
+    resolve: READ_OPTIONS,
+    ping: READ_OPTIONS,
+    peers: READ_OPTIONS,
+    down: { ...HELP_OPTION, ...STATE_DIR_OPTION },
+    config: HELP_OPTION,
+    "config check": HELP_OPTION,
+    "config example": HELP_OPTION,
+    version: HELP_OPTION,
+  };
+
+/** Every command, in the order of `ipop help`. */
+export const COMMAND_PATHS = Object.keys(COMMAND_OPTIONS) as CommandPath[];
+
+/** Commands without subcommands, by their word. */
+const SIMPLE_COMMANDS: ReadonlySet<string> = new Set(
+  COMMAND_PATHS.filter((path) => !path.includes(" ") && path !== "dht" && path !== "config"),
+);
+
+/**
+ * The command that `args` (argv without the program name) names, subcommand included when it is
+ * a known one ("dht get"; "dht" for a missing or unknown verb), or undefined for no or an unknown
+ * command. `--version` and `-V` name "version". Never throws.
+ */
+export function commandPathOf(args: readonly string[]): CommandPath | undefined {
+  const [word, verb] = args;
+  if (word === undefined) return undefined;
+  if (word === "--version" || word === "-V") return "version";
+  if (word === "dht") return verb === "get" || verb === "put" ? `dht ${verb}` : "dht";
+  if (word === "config") {
+    return verb === "check" || verb === "example" ? `config ${verb}` : "config";
+  }
+  return SIMPLE_COMMANDS.has(word) ? word as CommandPath : undefined;
+}
+
+/**
+ * The help page that `args` ask for, or undefined when they do not ask for help: `help [COMMAND]`,
+ * `--help`, `-h`, or a known command with `--help` or `-h` anywhere among its arguments (before a
+ * `--`), whatever else is there. Throws `ConfigError` for `help` of an unknown command.
+ */
+export function helpTopicOf(args: readonly string[]): HelpTopic | undefined {
+  const [word, ...rest] = args;
+  if (word === "help" || word === "--help" || word === "-h") {
+    const end = rest.findIndex((a) => a.startsWith("-"));
+    const words = end === -1 ? rest : rest.slice(0, end);
+    if (words.length === 0 || words[0] === "help") return "ipop";
+    const path = commandPathOf(words);
+    if (path === undefined) throw unknownCommand(words[0]!);
+    return path;
+  }
+  const path = commandPathOf(args);
+  if (path === undefined) return undefined;
+  const end = rest.indexOf("--");
+  const flags = end === -1 ? rest : rest.slice(0, end);
+  return flags.some((a) => a === "--help" || a === "-h") ? path : undefined;
+}
+
+function unknownCommand(word: string): ConfigError {
+  const hint = suggestName(word, [...SIMPLE_COMMANDS, "dht", "config", "help"], true);
+  return new ConfigError(`Unknown command "${word}"${hint}`, { seeHelp: true });
+}
+
+/**
+ * Parses ipop's command line. A request for help (see `helpTopicOf`) wins over everything else
+ * and gives `{ kind: "help", requested: true }`; no arguments at all give `requested: false`.
+ * Throws `ConfigError` (one line, `seeHelp` set for shape mistakes) for unknown commands and
+ * flags, missing or repeated values, and invalid values.
+ */
+export function parseCommand(args: readonly string[], io: ParseIo = realIo): Command {
+  const [word, ...rest] = args;
+  if (word === undefined) return { kind: "help", requested: false };
+  if (helpTopicOf(args) !== undefined) return { kind: "help", requested: true };
+  const path = commandPathOf(args);
+  switch (path) {
+    case "version":
+      return { kind: "version" };
+    case "id":
+    case "down": {
+      const values = parseFlags(path, rest, COMMAND_OPTIONS[path]);
+      return { kind: path, stateDir: requireStateDir(path, values, io) };
+    }
+    case "status":
+    case "peers": {
+      const values = parseFlags(path, rest, COMMAND_OPTIONS[path]);
+      return { kind: path, stateDir: requireStateDir(path, values, io), json: !!values.json };
+    }
+    case "resolve":
+    case "ping": {
+      const { values, positionals } = parseFlagsAnd(path, rest, COMMAND_OPTIONS[path], 1);
+      const stateDir = requireStateDir(path, values, io);
+      return { kind: path, stateDir, json: !!values.json, ip: positionals[0]! };
+    }
+    case "dht":
+    case "dht get":
+    case "dht put":
+      return parseDhtCommand(rest, io);
+    case "config":
+    case "config check":
+    case "config example":
+      return parseConfigCommand(rest);
+    case "up": {
+      const values = parseFlags("up", rest, COMMAND_OPTIONS.up);
+      return { kind: "up", config: upConfigFrom(values, io) };
+    }
+    case undefined:
+      if (word.startsWith("-")) {
+        throw new ConfigError(`Expected a command before "${word}"`, { seeHelp: true });
+      }
+      throw unknownCommand(word);
+  }
+}
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
 /** `dht get KEY` and `dht put KEY VALUE [--ttl SECONDS]`. */
 function parseDhtCommand(args: readonly string[], io: ParseIo): Command {
   const [verb, ...rest] = args;
   if (verb === "get") {
-    const { values, positionals } = parseFlagsAnd("dht get", rest, READ_OPTIONS, 1);
-    if (values.help) return { kind: "help", requested: true };
+    const { values, positionals } = parseFlagsAnd("dht get", rest, COMMAND_OPTIONS["dht get"], 1);
     const stateDir = requireStateDir("dht get", values, io);
     return { kind: "dht-get", stateDir, json: !!values.json, key: positionals[0]! };
   }
   if (verb === "put") {
-    const options = { ...READ_OPTIONS, ttl: { type: "string" } } as const;
-    const { values, positionals } = parseFlagsAnd("dht put", rest, options, 2);
-    if (values.help) return { kind: "help", requested: true };
+    const { values, positionals } = parseFlagsAnd("dht put", rest, COMMAND_OPTIONS["dht put"], 2);
     const stateDir = requireStateDir("dht put", values, io);
     const ttlText = stringValue(values, "ttl");
     const command: Command = {
@@ -188,7 +243,6 @@ function parseDhtCommand(args: readonly string[], io: ParseIo): Command {
     if (ttlText !== undefined) command.ttl = parseTtl(ttlText);
     return command;
   }
-  if (verb === "--help" || verb === "-h") return { kind: "help", requested: true };
   throw new ConfigError(`dht needs "get KEY" or "put KEY VALUE"`, { seeHelp: true });
 }
 
@@ -203,11 +257,11 @@ function parseTtl(text: string): number {
   return n;
 }
 
-/** Like `parseFlags`, with exactly `count` positional arguments (unless --help is given). */
+/** Like `parseFlags`, with exactly `count` positional arguments. */
 function parseFlagsAnd(
   command: string,
   args: readonly string[],
-  options: Record<string, OptionSpec>,
+  options: Readonly<Record<string, OptionSpec>>,
   count: number,
 ): { values: Values; positionals: string[] } {
   const flags: string[] = [];
@@ -224,7 +278,7 @@ function parseFlagsAnd(
     } else positionals.push(a);
   }
   const values = parseFlags(command, flags, options);
-  if (!values.help && positionals.length !== count) {
+  if (positionals.length !== count) {
     const what = count === 1 ? "one argument" : `${count} arguments`;
     throw new ConfigError(`${command} takes ${what}, got ${positionals.length}`, {
       seeHelp: true,
@@ -237,16 +291,13 @@ function parseFlagsAnd(
 function parseConfigCommand(args: readonly string[]): Command {
   const [verb, ...rest] = args;
   if (verb === "check") {
-    const { values, positionals } = parseFlagsAnd("config check", rest, HELP_OPTION, 1);
-    if (values.help) return { kind: "help", requested: true };
+    const { positionals } = parseFlagsAnd("config check", rest, COMMAND_OPTIONS["config check"], 1);
     return { kind: "config-check", path: positionals[0]! };
   }
   if (verb === "example") {
-    const values = parseFlags("config example", rest, HELP_OPTION);
-    if (values.help) return { kind: "help", requested: true };
+    parseFlags("config example", rest, COMMAND_OPTIONS["config example"]);
     return { kind: "config-example" };
   }
-  if (verb === "--help" || verb === "-h") return { kind: "help", requested: true };
   throw new ConfigError(`config needs "check FILE" or "example"`, { seeHelp: true });
 }
 
@@ -301,7 +352,7 @@ function requireStateDir(command: string, values: Values, io: ParseIo): string {
 function parseFlags(
   command: string,
   args: readonly string[],
-  options: Record<string, OptionSpec>,
+  options: Readonly<Record<string, OptionSpec>>,
 ): Values {
   let parsed;
   try {

@@ -1,83 +1,48 @@
-/** The text of `ipop help`. */
-import {
-  DEFAULT_LISTEN_PORT,
-  DEFAULT_LOG_LEVEL,
-  DEFAULT_MTU_BYTES,
-  DEFAULT_NETWORK_NAME,
-  DEFAULT_SHORTCUT_PPS,
-  DEFAULT_SUBNET_TEXT,
-  MAX_MTU_BYTES,
-  MIN_MTU_BYTES,
-} from "./up_config.ts";
+/**
+ * The help of ipop: the global page (`ipop help`) and one page per command
+ * (`ipop COMMAND --help`, `ipop help COMMAND`), written in lib/config/help/. Each command page
+ * has its usage, what it does, every option its parser accepts (`COMMAND_OPTIONS`) with its
+ * default and variable, its exit statuses and examples; tests/unit/help_test.ts holds them to it.
+ */
+import type { CommandPath, HelpTopic } from "./parse_args.ts";
+import { CONFIG_CHECK_HELP, CONFIG_EXAMPLE_HELP, CONFIG_HELP } from "./help/config_help.ts";
+import { DOWN_HELP, PEERS_HELP, PING_HELP, STATUS_HELP } from "./help/control_help.ts";
+import { DHT_GET_HELP, DHT_HELP, DHT_PUT_HELP, RESOLVE_HELP } from "./help/dht_help.ts";
+import { GLOBAL_HELP, VERSION_HELP } from "./help/global_help.ts";
+import { ID_HELP } from "./help/id_help.ts";
+import { UP_HELP } from "./help/up_help.ts";
 
-/** Usage text for `ipop help`, ending in a newline. */
-export const USAGE = `ipop: an IP-over-P2P VPN agent
+/** Every help page by topic, each ending in a newline, in the order of `ipop help`. */
+export const HELP_PAGES: Readonly<Record<HelpTopic, string>> = {
+  ipop: GLOBAL_HELP,
+  up: UP_HELP,
+  status: STATUS_HELP,
+  peers: PEERS_HELP,
+  ping: PING_HELP,
+  resolve: RESOLVE_HELP,
+  dht: DHT_HELP,
+  "dht get": DHT_GET_HELP,
+  "dht put": DHT_PUT_HELP,
+  down: DOWN_HELP,
+  id: ID_HELP,
+  config: CONFIG_HELP,
+  "config check": CONFIG_CHECK_HELP,
+  "config example": CONFIG_EXAMPLE_HELP,
+  version: VERSION_HELP,
+};
 
-Usage:
-  ipop id --state-dir DIR
-      Print this node's public key (creating the key on first use).
-  ipop up [--config FILE] [--state-dir DIR] [options]
-      Join the overlay, bring up the TUN interface and link to peers.
-  ipop status --state-dir DIR [--json]
-      Show the status of the agent running with DIR: overlay links, lease, resolver cache.
-  ipop dht get KEY --state-dir DIR [--json]
-      Read the records stored under KEY in the overlay's DHT.
-  ipop dht put KEY VALUE --state-dir DIR [--ttl SECONDS] [--json]
-      Store VALUE (text, at most 768 bytes) under KEY, signed by this node, for SECONDS
-      (1-86400, default 3600).
-  ipop resolve IP --state-dir DIR [--json]
-      Show which node holds the lease of virtual address IP.
-  ipop ping IP --state-dir DIR [--json]
-      Ping the node holding IP through the overlay; show the round trip and the route.
-  ipop peers --state-dir DIR [--json]
-      List the overlay connections (direct, shortcut, relayed and through whom) and links.
-  ipop down --state-dir DIR
-      Stop the agent cleanly (like SIGTERM): lease released, neighbours told, TUN removed.
-  ipop config check FILE
-      Validate a config file as "up" would (without flags and environment): print
-      "FILE: ok" and the effective config, or every error, one line each (exit 2).
-  ipop config example
-      Print a config file with every key at its default (see docs/config.md).
-  ipop help | --help        Show this text.
-  ipop version | --version  Show the version.
+/** The help page of `topic` ("ipop": the global page), ending in a newline. */
+export function helpPage(topic: HelpTopic): string {
+  return HELP_PAGES[topic];
+}
 
-Options of "up":
-  --config FILE            Read settings from this JSON file (default: $IPOP_CONFIG).
-  --state-dir DIR          Node key and control socket live here (created with mode 0700).
-                           Required.
-  --listen [HOST:]PORT     UDP listen endpoint; a bare PORT listens on 0.0.0.0; [V6]:PORT for
-                           IPv6 (default 0.0.0.0:${DEFAULT_LISTEN_PORT}).
-  --network NAME           Network name: 1-32 of a-z, 0-9 and "-" (default ${DEFAULT_NETWORK_NAME}).
-                           Addresses are leased per network name.
-  --subnet CIDR            Virtual IPv4 subnet, prefix 8-30 (default ${DEFAULT_SUBNET_TEXT}).
-                           Its first host address (e.g. 100.64.0.1) is kept for a gateway.
-  --address IP[/PREFIX]    Static IPv4 address of the TUN interface, e.g. 100.64.0.5/24.
-                           Without it the address is leased from the subnet over the DHT.
-                           With --subnet it must lie in the subnet (same prefix); without a
-                           prefix it takes the subnet's. IP/PREFIX alone sets the subnet.
-  --bootstrap udp://HOST:PORT
-                           An overlay node to join through; repeatable. Without any, this
-                           node founds a new overlay that others join through it.
-  --peer KEY@HOST:PORT     A fixed link: a peer's public key (base64) and UDP endpoint;
-                           repeatable.
-  --secret-file FILE       Network secret shared by all members (trailing whitespace ignored).
-  --tun NAME               TUN interface name (default: the kernel picks ipopN).
-  --mtu BYTES              TUN MTU, ${MIN_MTU_BYTES}-${MAX_MTU_BYTES} (default ${DEFAULT_MTU_BYTES}).
-  --log-format FORMAT      text (LEVEL message) or json (one object a line; default text).
-  --metrics [HOST:]PORT    Serve Prometheus metrics at http://HOST:PORT/metrics and a live
-                           dashboard at / (default host 127.0.0.1; off unless given).
-  --shortcut-pps N         Link directly to a node that gets N or more packets a second through
-                           the overlay (default ${DEFAULT_SHORTCUT_PPS}; 0: never).
-  --log-level LEVEL        error, warn, info or debug (default ${DEFAULT_LOG_LEVEL}).
+/**
+ * The hint that follows a usage mistake on the same line: "Run `ipop up --help`." for a mistake
+ * in a known command, "Run `ipop --help`." otherwise.
+ */
+export function usageHint(command: CommandPath | undefined): string {
+  return `Run \`ipop ${command === undefined ? "" : `${command} `}--help\`.`;
+}
 
-Environment of "up": IPOP_STATE_DIR, IPOP_LISTEN, IPOP_BOOTSTRAP, IPOP_NETWORK, IPOP_SUBNET,
-IPOP_ADDRESS, IPOP_PEERS, IPOP_SECRET_FILE, IPOP_TUN, IPOP_MTU, IPOP_SHORTCUT_PPS,
-IPOP_LOG_LEVEL, IPOP_LOG_FORMAT, IPOP_METRICS and IPOP_CONFIG; lists are comma-separated.
-Other IPOP_* names are refused (except IPOP_ARGS and IPOP_TEST_*).
-Config file keys are the option names in camelCase (stateDir, ..., peers for --peer).
-Precedence: flags > environment > config file > defaults; a list (--bootstrap, --peer) from a
-higher source replaces a lower one's. Paths in a config file are relative to its folder. The
-other commands take their --state-dir from IPOP_STATE_DIR when it is not given.
-
-Exit status: 0 on success, 1 on a runtime failure, 2 on a usage mistake.
-`;
+/** The whole manual: every page, the global one first, separated by blank lines. */
+export const USAGE: string = Object.values(HELP_PAGES).join("\n");

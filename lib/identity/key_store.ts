@@ -18,6 +18,9 @@ export const PRIVATE_KEY_FILE = "private.key";
 /** Name of the public key file in the state directory. */
 export const PUBLIC_KEY_FILE = "public.key";
 
+/** Largest key file read, in bytes: the key is 45 bytes of text; more is not a key file. */
+export const MAX_KEY_FILE_BYTES = 1024;
+
 const STATE_DIR_MODE = 0o700;
 const PRIVATE_KEY_MODE = 0o600;
 const PUBLIC_KEY_MODE = 0o644;
@@ -36,8 +39,9 @@ export interface IdentityOptions {
 
 /**
  * Loads the node key pair from `stateDir`, creating the directory (mode 0700) and a fresh key on
- * first use. Throws `IdentityError` for a key file that is group- or world-accessible, not a
- * regular file, or not a base64 32-byte key, and for file-system failures.
+ * first use. Throws `IdentityError` (one line) for a key file that is group- or world-accessible,
+ * not a regular file, larger than `MAX_KEY_FILE_BYTES` or not a base64 32-byte key, and for
+ * file-system failures (unreadable: "Cannot read key file PATH: permission denied").
  */
 export async function loadOrCreateIdentity(
   stateDir: string,
@@ -81,6 +85,9 @@ async function readIdentity(path: string): Promise<KeyPair | null> {
     throw fsError(`Cannot read key file ${path}`, err);
   }
   if (!info.isFile) throw new IdentityError(`Key file ${path} is not a regular file`);
+  if (info.size > MAX_KEY_FILE_BYTES) {
+    throw new IdentityError(`Key file ${path} does not hold a base64 32-byte key (too large)`);
+  }
   const mode = info.mode ?? 0;
   if ((mode & GROUP_OR_OTHER_BITS) !== 0) {
     const octal = (mode & 0o777).toString(8).padStart(4, "0");

@@ -6,7 +6,10 @@
  * 1. against a status served in-process (every kind, a relayed link with its `via`, two peers;
  *    then a failing status read): needs only Chromium;
  * 2. against a real agent in a 4-agent overlay, Chromium running inside the agent's namespace:
- *    needs root and Chromium. The rendered links and peer rows must match `status --json`.
+ *    needs root and Chromium. Every agent starts from its own config file (`up --config FILE`,
+ *    no other flag). The rendered links and peer rows must match `status --json`, and so must
+ *    the scraped metrics (links by kind, peers); after a clean stop no TUN interface, control
+ *    socket, metrics listener or lease is left.
  *
  * Both are skipped with a reason when `chromium` is not installed (Debian's `chromium` package).
  */
@@ -205,18 +208,8 @@ Deno.test({
     const agents: AgentProcess[] = [];
     try {
       const secretFile = await makeSecretFile(rig);
-      // Agent 0 takes its metrics port, subnet and log format from a config file.
-      const configDir = await Deno.makeTempDir({ prefix: "ipopt-config-" });
-      rig.defer(() => Deno.remove(configDir, { recursive: true }));
-      const configFile = `${configDir}/ipop.json`;
-      await Deno.writeTextFile(
-        configFile,
-        JSON.stringify({
-          metrics: `127.0.0.1:${METRICS_PORT}`,
-          subnet: "100.64.0.0/24",
-          logFormat: "json",
-        }),
-      );
+      // Every agent starts from its own config file, `up --config FILE` and no other flag; agent 0
+      // also takes its metrics port and JSON logs from it.
       for (let i = 0; i < AGENT_COUNT; i++) {
         agents.push(
           await AgentProcess.start(rig, {
@@ -225,7 +218,10 @@ Deno.test({
             subnet: "100.64.0.0/24",
             secretFile,
             bootstrap: i === 0 ? [] : [`udp://${h.ips[0]}:${AGENT_PORT}`],
-            extraArgs: i === 0 ? ["--config", configFile] : [],
+            configFile: true,
+            extraConfig: i === 0
+              ? { metrics: `127.0.0.1:${METRICS_PORT}`, logFormat: "json" }
+              : { network: "ipop" },
           }),
         );
       }
@@ -245,6 +241,11 @@ Deno.test({
         250,
       );
       assert.ok(joined, `overlay not formed: ${JSON.stringify(last)}\n${allLogs(agents)}`);
+      for (const a of agents) {
+        const argv = (await Deno.readTextFile(`/proc/${a.pid}/cmdline`)).split("\0");
+        const up = argv.slice(argv.indexOf("up"));
+        assert.deepEqual(up, ["up", "--config", a.configFile, ""], "no flag but --config");
+      }
 
       // The overlay may still be settling: a page must match the status read just before or just
       // after it; try a few times.
@@ -282,16 +283,39 @@ Deno.test({
       assert.match(page.lease ?? "", /^bound 100\.64\.0\.\d+\/24 in /);
       console.log(`  ${page.links.length} links drawn: ${page.links.map((l) => l.split(" ")[0])}`);
 
-      // Metrics over the port, status over the control socket, agree on the lease.
-      const scrape = await rig.exec(a0.ns, ["curl", "-sS", "--max-time", "5", `${url}metrics`]);
-      assert.equal(scrape.code, 0, scrape.stderr);
-      assert.match(scrape.stdout, /^ipop_lease_bound 1$/m);
+      // Metrics over the port agree with the status over the control socket: the links gauge by
+      // kind with the connections (read before or after the scrape: the overlay may still move),
+      // the lease, and handshakes were made.
+      let metrics: Map<string, number> | undefined;
+      let agreed = false;
+      for (let attempt = 0; attempt < 3 && !agreed; attempt++) {
+        before = await a0.status();
+        const scrape = await rig.exec(a0.ns, ["curl", "-sS", "--max-time", "5", `${url}metrics`]);
+        assert.equal(scrape.code, 0, scrape.stderr);
+        metrics = parseMetrics(scrape.stdout);
+        after = await a0.status();
+        agreed = metricsAgree(metrics, before) || metricsAgree(metrics, after);
+      }
+      assert.ok(metrics !== undefined && after !== undefined);
+      assert.ok(
+        agreed,
+        `metrics ${JSON.stringify([...metrics].filter(([k]) => /^ipop_(links|peers)\{/.test(k)))}` +
+          ` vs status ${JSON.stringify(after.connections.map((c) => c.kind))}, ` +
+          `${after.peers.length} peers`,
+      );
+      assert.equal(metrics.get("ipop_lease_bound"), 1);
+      assert.ok((metrics.get("ipop_handshakes_completed_total") ?? 0) > 0, "handshakes completed");
       assert.match(a0.logs(), /^\{"time":"[^"]+","level":"info","msg":"ipop /m, "JSON log lines");
 
-      // A clean stop leaves no interface (stop() checks), no control socket, and no lease.
+      // A clean stop leaves no interface, no control socket, no metrics port and no lease.
       const leasedIp = after.lease.address!.split("/")[0]!;
       await a0.stop();
+      const links = await rig.execOk(a0.ns, ["ip", "-o", "-d", "link", "show"]);
+      const tunLeft = new RegExp(`: ${a0.tun}[:@]|\\btun type\\b`);
+      assert.doesNotMatch(links, tunLeft, `a TUN interface is left:\n${links}`);
       assert.equal(await exists(`${a0.stateDir}/control.sock`), false, "control socket removed");
+      const listening = await rig.execOk(a0.ns, ["ss", "-Hltn", `sport = :${METRICS_PORT}`]);
+      assert.equal(listening.trim(), "", "the metrics port is closed");
       const resolve = await rig.exec(agents[1]!.ns, [
         DENO,
         "run",
@@ -314,6 +338,31 @@ Deno.test({
     }
   },
 });
+
+/** Unlabelled samples by name; labelled ones by `name{labels}` as written. */
+function parseMetrics(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) samples.set(m[1]!, Number(m[2]));
+  }
+  return samples;
+}
+
+/**
+ * True when each `ipop_links{kind=...}` sample is the number of `status`'s connections of that
+ * kind (and they add up to all of them), and the `ipop_peers{state=...}` samples to its peers.
+ */
+function metricsAgree(metrics: Map<string, number>, status: AgentStatus): boolean {
+  const named = (prefix: string) => [...metrics.keys()].filter((k) => k.startsWith(prefix));
+  const sum = (keys: string[]) => keys.reduce((n, k) => n + metrics.get(k)!, 0);
+  const kinds = named("ipop_links{");
+  const count = (kind: string) => status.connections.filter((c) => c.kind === kind).length;
+  return kinds.length > 0 &&
+    kinds.every((k) => metrics.get(k) === count(/kind="([a-z]+)"/.exec(k)?.[1] ?? "")) &&
+    sum(kinds) === status.connections.length &&
+    sum(named("ipop_peers{")) === status.peers.length;
+}
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -3,6 +3,9 @@
  * its `status --json`, and stops it checking the shutdown contract: SIGTERM → exit code 0 within
  * 2 s and the TUN interface gone.
  *
+ * Settings go in as `up` flags, or (`configFile: true`) as a JSON config file the helper writes, with
+ * `--config FILE` the only flag.
+ *
  * The agent's stderr is kept in memory (tail); `logs()` returns it for failure messages.
  */
 import assert from "node:assert/strict";
@@ -63,8 +66,15 @@ export interface AgentOptions {
   logLevel?: string;
   /** State dir; default a fresh temporary directory the rig removes. */
   stateDir?: string;
-  /** More `up` flags, e.g. ["--metrics", "127.0.0.1:9100"]. */
+  /** More `up` flags, e.g. ["--metrics", "127.0.0.1:9100"]; not with `configFile`. */
   extraArgs?: string[];
+  /**
+   * True: write every setting above to a JSON config file (in a temporary folder the rig removes)
+   * and start the agent with `up --config FILE` and no other flag. Default false: flags.
+   */
+  configFile?: boolean;
+  /** More config-file keys, e.g. `{ metrics: "127.0.0.1:9100" }`; only with `configFile`. */
+  extraConfig?: Record<string, unknown>;
 }
 
 /** A running agent. */
@@ -80,6 +90,8 @@ export class AgentProcess {
   readonly tun: string;
   /** Its public key. */
   readonly publicKey: string;
+  /** The config file it was started from (`configFile: true`), else undefined. */
+  readonly configFile: string | undefined;
 
   private constructor(
     rig: Rig,
@@ -88,6 +100,7 @@ export class AgentProcess {
     stateDir: string,
     tun: string,
     publicKey: string,
+    configFile: string | undefined,
   ) {
     this.#rig = rig;
     this.#proc = proc;
@@ -95,6 +108,7 @@ export class AgentProcess {
     this.stateDir = stateDir;
     this.tun = tun;
     this.publicKey = publicKey;
+    this.configFile = configFile;
   }
 
   /** Makes a state dir (removed on rig close) and its identity; returns [dir, public key]. */
@@ -114,31 +128,41 @@ export class AgentProcess {
     if (stateDir === undefined) [stateDir, key] = await AgentProcess.prepare(rig);
     else key = await agentId(stateDir);
     const tun = opts.tun ?? "ipop0";
-    const args = [
-      DENO,
-      "run",
-      "-A",
-      MAIN_TS,
-      "up",
-      "--state-dir",
+    const settings = {
       stateDir,
-      "--listen",
-      opts.listen,
-      "--tun",
+      listen: opts.listen,
       tun,
-      "--mtu",
-      String(opts.mtu ?? 1420),
-      "--log-level",
-      opts.logLevel ?? (Deno.env.get("IPOP_TEST_LOG") ? "debug" : "info"),
-    ];
-    if (opts.address !== undefined) args.push("--address", opts.address);
-    if (opts.subnet !== undefined) args.push("--subnet", opts.subnet);
-    for (const p of opts.peers ?? []) args.push("--peer", p);
-    for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
-    if (opts.secretFile !== undefined) args.push("--secret-file", opts.secretFile);
-    args.push(...opts.extraArgs ?? []);
+      mtu: opts.mtu ?? 1420,
+      logLevel: opts.logLevel ?? (Deno.env.get("IPOP_TEST_LOG") ? "debug" : "info"),
+      address: opts.address,
+      subnet: opts.subnet,
+      peers: opts.peers,
+      bootstrap: opts.bootstrap,
+      secretFile: opts.secretFile,
+    };
+    let configFile: string | undefined;
+    const args = [DENO, "run", "-A", MAIN_TS, "up"];
+    if (opts.configFile) {
+      assert.equal(opts.extraArgs, undefined, "configFile: settings go in extraConfig, not flags");
+      const dir = await Deno.makeTempDir({ prefix: "ipopt-config-" });
+      rig.defer(() => Deno.remove(dir, { recursive: true }));
+      configFile = `${dir}/ipop.json`;
+      const json = { ...settings, ...opts.extraConfig };
+      await Deno.writeTextFile(configFile, JSON.stringify(json, null, 2) + "\n");
+      args.push("--config", configFile);
+    } else {
+      assert.equal(opts.extraConfig, undefined, "extraConfig needs configFile: true");
+      args.push("--state-dir", stateDir, "--listen", opts.listen, "--tun", tun);
+      args.push("--mtu", String(settings.mtu), "--log-level", settings.logLevel);
+      if (opts.address !== undefined) args.push("--address", opts.address);
+      if (opts.subnet !== undefined) args.push("--subnet", opts.subnet);
+      for (const p of opts.peers ?? []) args.push("--peer", p);
+      for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
+      if (opts.secretFile !== undefined) args.push("--secret-file", opts.secretFile);
+      args.push(...opts.extraArgs ?? []);
+    }
     const proc = rig.spawn(opts.ns, args);
-    const agent = new AgentProcess(rig, proc, opts.ns, stateDir, tun, key);
+    const agent = new AgentProcess(rig, proc, opts.ns, stateDir, tun, key, configFile);
     rig.defer(async () => {
       if (agent.#stopped) return;
       agent.#proc.kill("SIGTERM");

@@ -141,9 +141,14 @@ Deno.test("cli: help prints usage on stdout and exits 0; no command exits 2", as
     const run = await ipop(word);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /^ipop: an IP-over-P2P VPN agent\n\nUsage:/);
-    assert.match(run.stdout, /--secret-file FILE/);
+    assert.match(run.stdout, /Run `ipop COMMAND --help`/);
     assert.equal(run.stderr, "");
   }
+  const up = await ipop("up", "--help");
+  assert.equal(up.code, 0);
+  assert.match(up.stdout, /^ipop up: /);
+  assert.match(up.stdout, /--secret-file FILE/);
+  assert.equal(up.stderr, "");
   const bare = await ipop();
   assert.equal(bare.code, 2);
   assert.equal(bare.stdout, "");
@@ -162,7 +167,7 @@ Deno.test("cli: usage mistakes are one stderr line and exit status 2", async () 
   assertOneLineError(
     await ipop("up", "--state-dir", "/nonexistent", "--bogus"),
     2,
-    /^ipop: Unknown option --bogus for "up" \(see: ipop help\)$/,
+    /^ipop: Unknown option --bogus for "up"\. Run `ipop up --help`\.$/,
   );
   assertOneLineError(
     await ipop("up", "--state-dir", "/nonexistent", "--address", "100.64.0.0/24"),
@@ -328,7 +333,7 @@ Deno.test("cli: dht and resolve usage mistakes are one line and exit 2", async (
   assertOneLineError(
     await ipop("dht", "put", "k", "--state-dir", "/x"),
     2,
-    /^ipop: dht put takes 2 arguments, got 1 \(see: ipop help\)$/,
+    /^ipop: dht put takes 2 arguments, got 1\. Run `ipop dht put --help`\.$/,
   );
   assertOneLineError(
     await ipop("dht", "put", "k", "v", "--ttl", "0", "--state-dir", "/x"),

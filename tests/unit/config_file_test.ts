@@ -7,7 +7,13 @@ import {
   MAX_CONFIG_FILE_BYTES,
   parseConfigText,
 } from "../../lib/config/config_file.ts";
-import { settingsFromEnv, suggestName, UP_KEY_NAMES } from "../../lib/config/config_sources.ts";
+import {
+  settingsFromEnv,
+  suggestName,
+  UP_KEY_NAMES,
+  UP_KEYS,
+  type UpKey,
+} from "../../lib/config/config_sources.ts";
 import { type Command, parseCommand, type ParseIo } from "../../lib/config/parse_args.ts";
 import { pskFromSecret } from "../../lib/config/secret.ts";
 import type { UpConfig } from "../../lib/config/up_config.ts";
@@ -57,7 +63,8 @@ function checkErrors(json: string, extra: Record<string, string> = {}): string[]
   return check.errors.map((e) => e.message);
 }
 
-const FULL_FILE = JSON.stringify({
+/** A value for every key (typed by `UpKey`: a new key must be added here, and is then tested). */
+const FULL_JSON: Record<UpKey, unknown> = {
   stateDir: "state",
   listen: "198.18.0.1:5900",
   bootstrap: ["udp://198.18.0.2:5800", "udp://198.18.0.3:5800"],
@@ -70,7 +77,10 @@ const FULL_FILE = JSON.stringify({
   mtu: 1400,
   shortcutPps: 0,
   logLevel: "debug",
-});
+  metrics: "198.18.0.1:9100",
+  logFormat: "json",
+};
+const FULL_FILE = JSON.stringify(FULL_JSON);
 
 Deno.test("config file: every key is read, paths are relative to the file's folder", () => {
   const c = upConfig(
@@ -90,6 +100,16 @@ Deno.test("config file: every key is read, paths are relative to the file's fold
   assert.equal(c.mtu, 1400);
   assert.equal(c.shortcutPps, 0);
   assert.equal(c.logLevel, "debug");
+  assert.deepEqual(c.metrics, { host: "198.18.0.1", port: 9100, family: 4 });
+  assert.equal(c.logFormat, "json");
+  const check = checkConfigFile(
+    FILE,
+    fakeIo({ [FILE]: FULL_FILE, "/etc/ipop/secret": "x" }).readFile,
+  );
+  const shown = configToJson(check.config!, check.secretFile);
+  for (const key of UP_KEY_NAMES) {
+    assert.notDeepEqual(shown[key], exampleConfigJson()[key], `"${key}" was read, not defaulted`);
+  }
 });
 
 Deno.test("config file: a relative config path anchors relative paths; absolute stay", () => {
@@ -259,31 +279,37 @@ Deno.test("config check: the effective config shows canonical values and hides t
   assert.deepEqual(json.peers, [`${KEY_A}@198.18.0.4:5800`]);
 });
 
+/** A value for every key's variable (typed by `UpKey`: a new key must be added here). */
+const FULL_ENV: Record<UpKey, string> = {
+  stateDir: "/var/ipop",
+  listen: "198.18.0.1:6000",
+  bootstrap: "udp://198.18.0.2:5800, udp://198.18.0.3:5800,",
+  network: "envnet",
+  subnet: "100.64.4.0/24",
+  address: "100.64.4.9",
+  peers: `${KEY_A}@198.18.0.4:1,${KEY_B}@198.18.0.5:1`,
+  secretFile: "/k/secret",
+  tun: "envtun",
+  mtu: "1300",
+  shortcutPps: "9",
+  logLevel: "warn",
+  metrics: "9200",
+  logFormat: "json",
+};
+
 Deno.test("environment: IPOP_* variables set every key, lists comma-separated", () => {
-  const c = upConfig(
-    [],
-    fakeIo({ "/k/secret": "x" }, {
-      IPOP_STATE_DIR: "/var/ipop",
-      IPOP_LISTEN: "198.18.0.1:6000",
-      IPOP_BOOTSTRAP: "udp://198.18.0.2:5800, udp://198.18.0.3:5800,",
-      IPOP_NETWORK: "envnet",
-      IPOP_SUBNET: "100.64.4.0/24",
-      IPOP_ADDRESS: "100.64.4.9",
-      IPOP_PEERS: `${KEY_A}@198.18.0.4:1,${KEY_B}@198.18.0.5:1`,
-      IPOP_SECRET_FILE: "/k/secret",
-      IPOP_TUN: "envtun",
-      IPOP_MTU: "1300",
-      IPOP_SHORTCUT_PPS: "9",
-      IPOP_LOG_LEVEL: "warn",
-      IPOP_TEST_LOG: "1",
-      IPOP_ARGS: "--mtu 1400",
-      HOME: "/root",
-    }),
-  );
+  const env: Record<string, string> = {
+    IPOP_TEST_LOG: "1",
+    IPOP_ARGS: "--mtu 1400",
+    HOME: "/root",
+  };
+  for (const key of UP_KEY_NAMES) env[UP_KEYS[key].env] = FULL_ENV[key];
+  const c = upConfig([], fakeIo({ "/k/secret": "x" }, env));
   assert.equal(c.stateDir, "/var/ipop");
   assert.equal(c.listen.port, 6000);
   assert.deepEqual(c.bootstrap.map((b) => b.host), ["198.18.0.2", "198.18.0.3"]);
   assert.equal(c.network, "envnet");
+  assert.deepEqual(c.subnet, { base: ipv4ToNumber("100.64.4.0"), prefix: 24 });
   assert.deepEqual(c.address, { ip: "100.64.4.9", prefix: 24 });
   assert.deepEqual(c.peers.map((p) => encodeKey(p.publicKey)), [KEY_A, KEY_B]);
   assert.notDeepEqual(c.psk, new Uint8Array(32));
@@ -291,6 +317,12 @@ Deno.test("environment: IPOP_* variables set every key, lists comma-separated", 
   assert.equal(c.mtu, 1300);
   assert.equal(c.shortcutPps, 9);
   assert.equal(c.logLevel, "warn");
+  assert.deepEqual(c.metrics, { host: "127.0.0.1", port: 9200, family: 4 });
+  assert.equal(c.logFormat, "json");
+  const shown = configToJson(c, "/k/secret");
+  for (const key of UP_KEY_NAMES) {
+    assert.notDeepEqual(shown[key], exampleConfigJson()[key], `${UP_KEYS[key].env} was read`);
+  }
 });
 
 Deno.test("environment: unknown IPOP_ names, empty values and bad values are one line each", () => {

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { blake2s } from "@noble/hashes/blake2.js";
 import { ConfigError } from "../../lib/config/config_error.ts";
 import { type Command, parseCommand, type ParseIo } from "../../lib/config/parse_args.ts";
+import { configToJson } from "../../lib/config/config_file.ts";
+import { UP_KEY_NAMES, UP_KEYS, type UpKey } from "../../lib/config/config_sources.ts";
 import { pskFromSecret, trimTrailingWhitespace } from "../../lib/config/secret.ts";
 import {
   checkPeersAgainstSelf,
@@ -91,6 +93,51 @@ Deno.test("parseCommand: up reads every flag, in --flag=value form too", () => {
   assert.equal(c.tunName, "ipop%d");
   assert.equal(c.mtu, 1280);
   assert.equal(c.logLevel, "debug");
+});
+
+/** Values for every key's flag (typed by `UpKey`: a new key must be added here, and is tested). */
+const FLAG_VALUES: Record<UpKey, string[]> = {
+  stateDir: ["/flag/state"],
+  listen: ["198.18.0.1:6100"],
+  bootstrap: ["udp://198.18.0.2:5800", "udp://198.18.0.3:5800"],
+  network: ["flagnet"],
+  subnet: ["100.64.2.0/24"],
+  address: ["100.64.2.7"],
+  peers: [`${KEY_A}@198.18.0.4:1`],
+  secretFile: ["/flag/secret"],
+  tun: ["flagtun"],
+  mtu: ["1500"],
+  shortcutPps: ["5"],
+  logLevel: ["error"],
+  metrics: ["[::1]:9300"],
+  logFormat: ["json"],
+};
+
+Deno.test("parseCommand: up reads the flag of every config key", () => {
+  const args = UP_KEY_NAMES.flatMap((k) =>
+    FLAG_VALUES[k].flatMap((v) => [`--${UP_KEYS[k].flag}`, v])
+  );
+  const cmd = parseCommand(["up", ...args], filesIo({ "/flag/secret": "s" }));
+  assert.equal(cmd.kind, "up");
+  const c = (cmd as Extract<Command, { kind: "up" }>).config;
+  const shown = configToJson(c, "/flag/secret");
+  assert.deepEqual(shown, {
+    stateDir: "/flag/state",
+    listen: "198.18.0.1:6100",
+    bootstrap: ["udp://198.18.0.2:5800", "udp://198.18.0.3:5800"],
+    network: "flagnet",
+    subnet: "100.64.2.0/24",
+    address: "100.64.2.7/24",
+    peers: [`${KEY_A}@198.18.0.4:1`],
+    secretFile: "/flag/secret",
+    tun: "flagtun",
+    mtu: 1500,
+    shortcutPps: 5,
+    logLevel: "error",
+    metrics: "[::1]:9300",
+    logFormat: "json",
+  });
+  assert.deepEqual(c.psk, pskFromSecret(new TextEncoder().encode("s"), "x"));
 });
 
 Deno.test("parseCommand: a bare --listen port listens on 0.0.0.0", () => {
