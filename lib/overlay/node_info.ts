@@ -2,23 +2,31 @@ import type { Endpoint } from "../transport/endpoint.ts";
 import { decodeEndpoint, encodeEndpoint, ENDPOINT_BYTES } from "../wire/endpoint_codec.ts";
 
 /**
- * How a node is introduced to another: its static key (its overlay address is derived from it)
- * and the endpoints it can be reached at.
+ * How a node is introduced to another: its static key (its overlay address is derived from it),
+ * the endpoints it can be reached at and whether it said it is behind a NAT.
  *
  * ```
  * +-----------------------+-------+---------------------------------+
- * | public key (32)       | count | endpoints (count × 19 bytes)    |
+ * | public key (32)       | flags | endpoints (count × 19 bytes)    |
  * +-----------------------+-------+---------------------------------+
+ * flags: bit 7 behind a NAT, bits 0-2 count
  * ```
  */
 export interface NodeInfo {
   publicKey: Uint8Array;
   endpoints: Endpoint[];
+  /**
+   * The node told its neighbours it is behind a NAT: a handshake sent to it before it sent
+   * anything our way would make its NAT remap its port, so ask it through the overlay instead.
+   */
+  behindNat?: boolean;
 }
 
 /** The most endpoints one node advertises. */
 export const MAX_ADVERTISED_ENDPOINTS = 4;
 const KEY_BYTES = 32;
+const BEHIND_NAT_BIT = 0x80;
+const COUNT_MASK = 0x07;
 
 /** Bytes `info` takes on the wire. */
 export function nodeInfoBytes(info: NodeInfo): number {
@@ -29,7 +37,7 @@ export function nodeInfoBytes(info: NodeInfo): number {
 export function writeNodeInfo(out: Uint8Array, off: number, info: NodeInfo): number {
   out.set(info.publicKey, off);
   const eps = info.endpoints.slice(0, MAX_ADVERTISED_ENDPOINTS);
-  out[off + KEY_BYTES] = eps.length;
+  out[off + KEY_BYTES] = eps.length | (info.behindNat ? BEHIND_NAT_BIT : 0);
   let at = off + KEY_BYTES + 1;
   for (const ep of eps) {
     out.set(encodeEndpoint(ep), at);
@@ -44,7 +52,9 @@ export function readNodeInfo(
   off: number,
 ): { info: NodeInfo; next: number } | null {
   if (off + KEY_BYTES + 1 > bytes.length) return null;
-  const count = bytes[off + KEY_BYTES]!;
+  const flags = bytes[off + KEY_BYTES]!;
+  if ((flags & ~(BEHIND_NAT_BIT | COUNT_MASK)) !== 0) return null;
+  const count = flags & COUNT_MASK;
   const end = off + KEY_BYTES + 1 + count * ENDPOINT_BYTES;
   if (count > MAX_ADVERTISED_ENDPOINTS || end > bytes.length) return null;
   const endpoints: Endpoint[] = [];
@@ -53,5 +63,9 @@ export function readNodeInfo(
     if (!ep) return null;
     endpoints.push(ep);
   }
-  return { info: { publicKey: bytes.slice(off, off + KEY_BYTES), endpoints }, next: end };
+  const publicKey = bytes.slice(off, off + KEY_BYTES);
+  const info: NodeInfo = (flags & BEHIND_NAT_BIT) !== 0
+    ? { publicKey, endpoints, behindNat: true }
+    : { publicKey, endpoints };
+  return { info, next: end };
 }

@@ -47,3 +47,25 @@ export function readNodeList(
   }
   return { list, next: at };
 }
+
+/**
+ * The body of Neighbours and NeighboursAnswer: a list, then one byte of the sender's own flags
+ * (bit 0: behind a NAT). A body without that byte is read as "not behind a NAT".
+ */
+export function encodeNeighbours(list: readonly NodeInfo[], senderBehindNat: boolean): Uint8Array {
+  const out = new Uint8Array(nodeListBytes(list) + 1);
+  const at = writeNodeList(out, 0, list);
+  out[at] = senderBehindNat ? 1 : 0;
+  return out;
+}
+
+/** Reads a Neighbours body; null when malformed (unknown flag bits included). */
+export function readNeighbours(
+  body: Uint8Array,
+): { list: NodeInfo[]; senderBehindNat: boolean } | null {
+  const r = readNodeList(body, 0);
+  if (!r) return null;
+  if (r.next === body.length) return { list: r.list, senderBehindNat: false };
+  if (r.next + 1 !== body.length || (body[r.next]! & ~1) !== 0) return null;
+  return { list: r.list, senderBehindNat: body[r.next] === 1 };
+}

@@ -14,7 +14,7 @@ import { Connection } from "./connection.ts";
 import type { ConnectPurpose } from "./ctm_body.ts";
 import { ConnectToMe } from "./connect_to_me.ts";
 import type { NodeInfo } from "./node_info.ts";
-import { encodeNodeList, readNodeList } from "./node_list.ts";
+import { encodeNodeList, readNeighbours, readNodeList } from "./node_list.ts";
 import {
   decodeOverlayMessage,
   DEFAULT_TTL,
@@ -243,7 +243,11 @@ export class OverlayNode {
 
   /** This node's introduction: key and the endpoints others can reach it at. */
   selfInfo(): NodeInfo {
-    return { publicKey: this.#opts.identity.publicKey, endpoints: this.#maintenance.advertised() };
+    const publicKey = this.#opts.identity.publicKey;
+    const endpoints = this.#maintenance.advertised();
+    return this.#maintenance.behindNat
+      ? { publicKey, endpoints, behindNat: true }
+      : { publicKey, endpoints };
   }
 
   /** Starts (or reuses) a connection to the node with `publicKey` at `endpoints`. */
@@ -411,10 +415,14 @@ export class OverlayNode {
       case OverlayKind.HopAck:
         return; // its arrival was the point
       case OverlayKind.Neighbours:
-        conn.remoteNearAt = this.now();
-        return this.#maintenance.heardNeighbours(conn, this.#nodeList(msg.body));
-      case OverlayKind.NeighboursAnswer:
-        return this.#maintenance.heardNeighbours(conn, this.#nodeList(msg.body), false);
+      case OverlayKind.NeighboursAnswer: {
+        const heard = readNeighbours(msg.body);
+        if (!heard) return void this.stats.dropped++;
+        const fromNeighbour = msg.kind === OverlayKind.Neighbours;
+        if (fromNeighbour) conn.remoteNearAt = this.now();
+        conn.remoteBehindNat = heard.senderBehindNat;
+        return this.#maintenance.heardNeighbours(conn, heard.list, fromNeighbour);
+      }
       case OverlayKind.Leave:
         this.disconnect(conn, false);
         return this.#maintenance.consider(this.#nodeList(msg.body));

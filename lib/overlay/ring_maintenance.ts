@@ -3,7 +3,7 @@ import { addressOfKey } from "./address.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
 import type { NodeInfo } from "./node_info.ts";
-import { encodeNodeList } from "./node_list.ts";
+import { encodeNeighbours } from "./node_list.ts";
 import { OverlayKind } from "./overlay_message.ts";
 import type { OverlayNode } from "./overlay_node.ts";
 import { clockwiseDistance, nearestOnEachSide, type NearSides } from "./ring.ts";
@@ -105,6 +105,7 @@ export class RingMaintenance {
     return [...this.#near].map((c) => ({
       publicKey: c.peer.publicKey,
       endpoints: c.peer.endpoint ? [c.peer.endpoint] : [],
+      ...(c.remoteBehindNat ? { behindNat: true } : {}),
     }));
   }
 
@@ -136,7 +137,8 @@ export class RingMaintenance {
     from.heardNearAt = this.node.now();
     this.consider(list);
     if (answer && !this.#near.has(from)) {
-      this.node.sendOneHop(from, OverlayKind.NeighboursAnswer, encodeNodeList(this.nearInfos()));
+      const body = encodeNeighbours(this.nearInfos(), this.behindNat);
+      this.node.sendOneHop(from, OverlayKind.NeighboursAnswer, body);
     }
   }
 
@@ -151,9 +153,10 @@ export class RingMaintenance {
       if (node.conns.has(info.publicKey.toBase64())) continue;
       const address = addressOfKey(info.publicKey);
       if (address === node.address || !wouldBeNear(node.address, address, sides, k)) continue;
-      if (this.#behindNat()) {
-        // Both sides may be behind NATs: ask through the overlay, so that the other side
-        // primes its NAT before our handshakes reach it (see `ConnectToMe.answer`).
+      if (this.behindNat || info.behindNat) {
+        // Ask through the overlay, so that the other side primes its NAT before our handshakes
+        // reach it (see `ConnectToMe.answer`). A handshake that reaches a NAT before its host
+        // sent anything our way leaves an entry there that makes the NAT remap the host's port.
         if (this.#askThroughOverlay(address)) this.#newThisRound++;
         continue;
       }
@@ -206,7 +209,7 @@ export class RingMaintenance {
   }
 
   /** True when peers see us at an endpoint that is not our own: we are behind a NAT. */
-  #behindNat(): boolean {
+  get behindNat(): boolean {
     const links = this.node.links;
     const reflexive = links.reflexiveEndpoints;
     return reflexive.length > 0 && !reflexive.some((e) => sameEndpoint(e, links.localEndpoint));
@@ -275,7 +278,7 @@ export class RingMaintenance {
   #gossip(now: number): void {
     this.#nearChanged = false;
     this.#lastGossipAt = now;
-    const body = encodeNodeList(this.nearInfos());
+    const body = encodeNeighbours(this.nearInfos(), this.behindNat);
     for (const conn of this.#near) this.node.sendOneHop(conn, OverlayKind.Neighbours, body);
   }
 

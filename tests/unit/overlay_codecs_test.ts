@@ -6,7 +6,13 @@ import {
   decodeConnectBody,
   encodeConnectBody,
 } from "../../lib/overlay/ctm_body.ts";
-import { encodeNodeList, MAX_LIST_NODES, readNodeList } from "../../lib/overlay/node_list.ts";
+import {
+  encodeNeighbours,
+  encodeNodeList,
+  MAX_LIST_NODES,
+  readNeighbours,
+  readNodeList,
+} from "../../lib/overlay/node_list.ts";
 import {
   decodeOverlayMessage,
   encodeOverlayMessage,
@@ -60,6 +66,35 @@ Deno.test("node lists are bounded and reject truncation", () => {
   assert.equal(readNodeList(tooMany, 0), null);
 });
 
+Deno.test("node infos say which nodes are behind a NAT; Neighbours say whether the sender is", () => {
+  const natted = { ...info(2), behindNat: true };
+  const back = readNodeList(encodeNodeList([info(1), natted]), 0)!.list;
+  assert.deepEqual(back.map((i) => i.behindNat ?? false), [false, true]);
+  assert.deepEqual(
+    back[1]!.endpoints.map((e) => e.port),
+    [5800, 5801],
+    "count kept beside the flag",
+  );
+  const unknownFlag = encodeNodeList([info(1)]);
+  unknownFlag[1 + 32] = unknownFlag[1 + 32]! | 0x40;
+  assert.equal(readNodeList(unknownFlag, 0), null, "unknown flag bits are refused");
+
+  for (const behind of [false, true]) {
+    const heard = readNeighbours(encodeNeighbours([natted], behind))!;
+    assert.equal(heard.senderBehindNat, behind);
+    assert.equal(heard.list[0]!.behindNat, true);
+  }
+  assert.equal(readNeighbours(encodeNodeList([info(1)]))!.senderBehindNat, false, "no flag byte");
+  const body = encodeNeighbours([info(1)], true);
+  body[body.length - 1] = 2;
+  assert.equal(readNeighbours(body), null, "unknown sender flag");
+  assert.equal(
+    readNeighbours(new Uint8Array([...encodeNeighbours([], false), 0])),
+    null,
+    "trailer",
+  );
+});
+
 Deno.test("overlay decoders return null, never throw, on random bytes", () => {
   const seed = Number(Deno.env.get("SEED") ?? 17);
   const rng = new SeededRng(seed);
@@ -67,6 +102,7 @@ Deno.test("overlay decoders return null, never throw, on random bytes", () => {
     const junk = rng.fill(new Uint8Array(rng.uint32() % 200));
     decodeOverlayMessage(junk);
     readNodeList(junk, 0);
+    readNeighbours(junk);
     decodeConnectBody(junk, i % 2 === 0);
   }
 });
