@@ -8,7 +8,7 @@
  * where `contents` is the file's bytes with trailing whitespace removed (so an editor's final
  * newline does not change the network). Without a secret file the psk is 32 zero bytes.
  */
-import { blake2s } from "@noble/hashes/blake2.js";
+import { blake2sHash } from "../crypto/blake2s.ts";
 import { ConfigError } from "./config_error.ts";
 
 /** Length in bytes of the network pre-shared key. */
@@ -50,7 +50,7 @@ export function pskFromSecret(contents: Uint8Array, path: string): Uint8Array {
   input.set(PSK_LABEL);
   input[PSK_LABEL.length] = 0x00;
   input.set(secret, PSK_LABEL.length + 1);
-  return blake2s(input);
+  return blake2sHash(input);
 }
 
 /**

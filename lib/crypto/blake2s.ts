@@ -6,8 +6,7 @@
  * All functions are pure and synchronous; inputs are never modified and every result is a fresh
  * `Uint8Array` the caller owns.
  */
-import { blake2s } from "@noble/hashes/blake2.js";
-import { hmac } from "@noble/hashes/hmac.js";
+import { Blake2s, BLAKE2S_BLOCK_BYTES } from "./blake2s_core.ts";
 
 /** Length in bytes of a BLAKE2s-256 digest (Noise's HASHLEN). */
 export const BLAKE2S_HASH_BYTES = 32;
@@ -15,12 +14,23 @@ export const BLAKE2S_HASH_BYTES = 32;
 export const BLAKE2S_MAX_KEY_BYTES = 32;
 
 const ONE = Uint8Array.of(0x01);
+const TWO = Uint8Array.of(0x02);
+const THREE = Uint8Array.of(0x03);
+// Reused states: every function here runs to completion without calling back out.
+const scratch = new Blake2s();
+const innerScratch = new Blake2s();
+const pad = new Uint8Array(BLAKE2S_BLOCK_BYTES);
 
 /** BLAKE2s-256 of the concatenation of `parts` (no copy of the parts is made). */
 export function blake2sHash(...parts: Uint8Array[]): Uint8Array {
-  const h = blake2s.create({ dkLen: BLAKE2S_HASH_BYTES });
-  for (const part of parts) h.update(part);
-  return h.digest();
+  scratch.reset(BLAKE2S_HASH_BYTES);
+  for (const part of parts) scratch.update(part);
+  return scratch.digest();
+}
+
+/** BLAKE2s of `data` with a digest of `outBytes` (1..32; the caller checks). */
+export function blake2sDigest(data: Uint8Array, outBytes: number): Uint8Array {
+  return scratch.reset(outBytes).update(data).digest();
 }
 
 /**
@@ -38,14 +48,43 @@ export function blake2sMac(
   if (!Number.isInteger(outBytes) || outBytes < 1 || outBytes > BLAKE2S_HASH_BYTES) {
     throw new RangeError("BLAKE2s output is 1 to 32 bytes");
   }
-  return blake2s(data, { key, dkLen: outBytes });
+  return scratch.reset(outBytes, key).update(data).digest();
 }
+
+/** An HMAC-BLAKE2s key with its padded inner and outer states absorbed once, for several MACs. */
+class HmacKey {
+  readonly inner = new Blake2s();
+  readonly outer = new Blake2s();
+
+  /** Makes this the key `key` (forgetting the previous one). */
+  set(key: Uint8Array): this {
+    // RFC 2104: a key longer than the block is hashed first.
+    const k = key.length > BLAKE2S_BLOCK_BYTES ? blake2sHash(key) : key;
+    pad.fill(0x36);
+    for (let i = 0; i < k.length; i++) pad[i] = pad[i]! ^ k[i]!;
+    this.inner.reset().update(pad);
+    pad.fill(0x5c);
+    for (let i = 0; i < k.length; i++) pad[i] = pad[i]! ^ k[i]!;
+    this.outer.reset().update(pad);
+    pad.fill(0);
+    return this;
+  }
+
+  mac(parts: readonly Uint8Array[]): Uint8Array {
+    innerScratch.copyFrom(this.inner);
+    for (const part of parts) innerScratch.update(part);
+    const innerHash = innerScratch.digest();
+    const out = scratch.copyFrom(this.outer).update(innerHash).digest();
+    innerHash.fill(0);
+    return out;
+  }
+}
+
+const keyed = new HmacKey();
 
 /** HMAC-BLAKE2s (RFC 2104 over BLAKE2s-256, block 64 bytes): 32 bytes. */
 export function hmacBlake2s(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const mac = hmac.create(blake2s, key);
-  for (const part of parts) mac.update(part);
-  return mac.digest();
+  return keyed.set(key).mac(parts);
 }
 
 /**
@@ -58,9 +97,10 @@ export function noiseHkdf2(
   inputKeyMaterial: Uint8Array,
 ): [Uint8Array, Uint8Array] {
   const tempKey = hmacBlake2s(chainingKey, inputKeyMaterial);
-  const out1 = hmacBlake2s(tempKey, ONE);
-  const out2 = hmacBlake2s(tempKey, out1, Uint8Array.of(0x02));
+  const temp = keyed.set(tempKey);
   tempKey.fill(0);
+  const out1 = temp.mac([ONE]);
+  const out2 = temp.mac([out1, TWO]);
   return [out1, out2];
 }
 
@@ -70,9 +110,10 @@ export function noiseHkdf3(
   inputKeyMaterial: Uint8Array,
 ): [Uint8Array, Uint8Array, Uint8Array] {
   const tempKey = hmacBlake2s(chainingKey, inputKeyMaterial);
-  const out1 = hmacBlake2s(tempKey, ONE);
-  const out2 = hmacBlake2s(tempKey, out1, Uint8Array.of(0x02));
-  const out3 = hmacBlake2s(tempKey, out2, Uint8Array.of(0x03));
+  const temp = keyed.set(tempKey);
   tempKey.fill(0);
+  const out1 = temp.mac([ONE]);
+  const out2 = temp.mac([out1, TWO]);
+  const out3 = temp.mac([out2, THREE]);
   return [out1, out2, out3];
 }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { blake2s } from "@noble/hashes/blake2.js";
+import { blake2sDigest } from "../crypto/blake2s.ts";
 import type { Rng } from "../clock/clock.ts";
 
 /** Width of an overlay address in bits. */
@@ -29,6 +29,12 @@ export type OverlayAddress = bigint;
 
 const ADDRESS_DOMAIN = new TextEncoder().encode("ipop overlay address v1");
 const HEX_RE = /^[0-9a-fA-F]{40}$/;
+/**
+ * Addresses of keys seen lately (a pure function's results; messages name the same few keys
+ * over and over). Emptied when full, which bounds it.
+ */
+const addressCache = new Map<string, OverlayAddress>();
+const ADDRESS_CACHE_ENTRIES = 65_536;
 
 /**
  * The overlay address of a public key: BLAKE2s (20-byte digest) over
@@ -36,11 +42,17 @@ const HEX_RE = /^[0-9a-fA-F]{40}$/;
  * Deterministic; any key length is accepted (the caller validates keys).
  */
 export function addressOfKey(publicKey: Uint8Array): OverlayAddress {
+  const text = publicKey.toBase64();
+  const known = addressCache.get(text);
+  if (known !== undefined) return known;
   const input = new Uint8Array(ADDRESS_DOMAIN.length + 1 + publicKey.length);
   input.set(ADDRESS_DOMAIN, 0);
   input[ADDRESS_DOMAIN.length] = 0;
   input.set(publicKey, ADDRESS_DOMAIN.length + 1);
-  return addressFromBytes(blake2s(input, { dkLen: ADDRESS_BYTES }));
+  const address = addressFromBytes(blake2sDigest(input, ADDRESS_BYTES));
+  if (addressCache.size >= ADDRESS_CACHE_ENTRIES) addressCache.clear();
+  addressCache.set(text, address);
+  return address;
 }
 
 function checkAddress(a: OverlayAddress): void {

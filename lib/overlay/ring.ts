@@ -89,21 +89,40 @@ export function nearestOnEachSide(
   if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be a non-negative integer: ${k}`);
   const set = new Set<OverlayAddress>(others);
   set.delete(self);
+  if (set.size >= 2 * k) return nearestOfMany(self, set, k);
   const byCw = [...set].map((a) => ({ a, d: mod(a - self) }));
   byCw.sort((p, q) => (p.d < q.d ? -1 : p.d > q.d ? 1 : 0));
   const n = byCw.length;
-  let cwCount: number;
-  let ccwCount: number;
-  if (n >= 2 * k) {
-    cwCount = k;
-    ccwCount = k;
-  } else {
-    let nearer = 0;
-    while (nearer < n && byCw[nearer]!.d <= HALF_RING) nearer++;
-    cwCount = Math.min(k, Math.max(n - k, nearer));
-    ccwCount = n - cwCount;
-  }
+  let nearer = 0;
+  while (nearer < n && byCw[nearer]!.d <= HALF_RING) nearer++;
+  const cwCount = Math.min(k, Math.max(n - k, nearer));
+  const ccwCount = n - cwCount;
   const clockwise = byCw.slice(0, cwCount).map((p) => p.a);
   const counterClockwise = byCw.slice(n - ccwCount).map((p) => p.a).reverse();
   return { clockwise, counterClockwise };
+}
+
+/**
+ * `nearestOnEachSide` for at least 2k others: one pass keeping the k smallest and the k largest
+ * clockwise distances (it runs on every neighbour list heard; a full sort was a tenth of the
+ * simulator's time).
+ */
+function nearestOfMany(self: OverlayAddress, others: Set<OverlayAddress>, k: number): NearSides {
+  if (k === 0) return { clockwise: [], counterClockwise: [] };
+  const cw: { a: OverlayAddress; d: bigint }[] = []; // ascending d
+  const ccw: { a: OverlayAddress; d: bigint }[] = []; // descending d
+  for (const a of others) {
+    const d = mod(a - self);
+    if (cw.length < k || d < cw[cw.length - 1]!.d) {
+      let i = Math.min(cw.length, k - 1);
+      cw[i] = { a, d };
+      for (; i > 0 && cw[i - 1]!.d > d; i--) [cw[i - 1], cw[i]] = [cw[i]!, cw[i - 1]!];
+    }
+    if (ccw.length < k || d > ccw[ccw.length - 1]!.d) {
+      let i = Math.min(ccw.length, k - 1);
+      ccw[i] = { a, d };
+      for (; i > 0 && ccw[i - 1]!.d < d; i--) [ccw[i - 1], ccw[i]] = [ccw[i]!, ccw[i - 1]!];
+    }
+  }
+  return { clockwise: cw.map((p) => p.a), counterClockwise: ccw.map((p) => p.a) };
 }

@@ -1,4 +1,4 @@
-import { blake2s } from "@noble/hashes/blake2.js";
+import { blake2sHash, blake2sMac } from "../crypto/blake2s.ts";
 import { COMMON_HEADER_BYTES, MessageType, writeCommonHeader } from "./header.ts";
 import { MAX_PAYLOAD_BYTES } from "./tlv.ts";
 
@@ -48,11 +48,11 @@ export function mac1Key(receiverStatic: Uint8Array, psk: Uint8Array): Uint8Array
   input.set(MAC1_LABEL);
   input.set(psk, MAC1_LABEL.length);
   input.set(receiverStatic, MAC1_LABEL.length + psk.length);
-  return blake2s(input);
+  return blake2sHash(input);
 }
 
 function mac1(key: Uint8Array, body: Uint8Array): Uint8Array {
-  return blake2s(body, { key, dkLen: MAC_BYTES });
+  return blake2sMac(key, body, MAC_BYTES);
 }
 
 /** True when the last 16 bytes of `msg` are the right mac1 under `key`. */
