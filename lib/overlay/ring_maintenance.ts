@@ -19,6 +19,8 @@ const RELAY_AFTER_MS = 4_000;
 export const SETTLE_MS = 2_000;
 /** Would-be neighbours asked through the overlay and not answered yet, at most. */
 const MAX_ASKED = 64;
+/** Least time between two near checks that a nearer link prompted. */
+const NEAR_RECHECK_MIN_MS = 2_000;
 
 /**
  * Keeps a node's place in the ring: joins through the bootstrap nodes, keeps the nearest
@@ -38,6 +40,9 @@ export class RingMaintenance {
   #near = new Set<Connection>();
   #nearChanged = false;
   #newThisRound = 0;
+  /** A link nearer than our nearest on its side came up since the last near check. */
+  #nearestMoved = false;
+  #lastNearCheckAt = -Infinity;
   /** Connect-To-Me requests sent to would-be neighbours, by target (see `consider`). */
   readonly #asked = new Map<OverlayAddress, number>();
   estimatedSize = 1;
@@ -100,12 +105,16 @@ export class RingMaintenance {
     return wildcard ? [...links.reflexiveEndpoints] : [local, ...links.reflexiveEndpoints];
   }
 
-  /** Node infos of our near neighbours. */
+  /**
+   * Node infos of our near neighbours. A neighbour that has not sent us its Neighbours yet (it
+   * just linked) is flagged as behind a NAT: we do not know, and a node told "public" would send
+   * it a handshake first, whose early arrival makes the neighbour's NAT remap its port for good.
+   */
   nearInfos(): NodeInfo[] {
     return [...this.#near].map((c) => ({
       publicKey: c.peer.publicKey,
       endpoints: c.peer.endpoint ? [c.peer.endpoint] : [],
-      ...(c.remoteBehindNat ? { behindNat: true } : {}),
+      ...(c.remoteBehindNat || c.heardNearAt === -Infinity ? { behindNat: true } : {}),
     }));
   }
 
@@ -133,6 +142,19 @@ export class RingMaintenance {
    * relays).
    */
   heardNeighbours(from: Connection, list: readonly NodeInfo[], answer = true): void {
+    // deno-lint-ignore no-explicit-any
+    const dbg = (globalThis as any).__dbg;
+    if (dbg && dbg(this.node.address)) {
+      console.log(
+        `t=${this.node.now()} heard from ${dbg(from.address, true)} answer=${answer} nearHasFrom=${
+          this.#near.has(from)
+        } list=${
+          list.map((i) => dbg(addressOfKey(i.publicKey), true)).join(",")
+        } newThisRound=${this.#newThisRound} near=${
+          [...this.#near].map((c) => dbg(c.address, true)).join(",")
+        }`,
+      );
+    }
     from.heardNear = list.map((info) => addressOfKey(info.publicKey));
     from.heardNearAt = this.node.now();
     this.consider(list);
@@ -160,6 +182,9 @@ export class RingMaintenance {
         if (this.#askThroughOverlay(address)) this.#newThisRound++;
         continue;
       }
+      // deno-lint-ignore no-explicit-any
+      const dbg = (globalThis as any).__dbg;
+      if (dbg && dbg(node.address)) console.log(`  connect ${dbg(address, true)}`);
       if (node.connect(info.publicKey, info.endpoints)) {
         known.push(address);
         sides = nearestOnEachSide(node.address, known, k);
@@ -193,10 +218,18 @@ export class RingMaintenance {
     this.#refreshNear(null);
     if (this.#nearChanged || now - this.#lastGossipAt >= t.gossipMs) this.#gossip(now);
     if (this.#joined) this.#keepFar();
-    if (this.#joined && now >= this.#nextNearCheckAt && node.upAddresses.length > 0) {
+    const recheck = this.#nearestMoved && now - this.#lastNearCheckAt >= NEAR_RECHECK_MIN_MS;
+    if (
+      this.#joined && (now >= this.#nextNearCheckAt || recheck) && node.upAddresses.length > 0
+    ) {
       // Ask again who is nearest to us: repairs a place in the ring that gossip cannot see
       // is wrong (a join routed through a ring that was still inconsistent).
+      // Also soon after a link came up that is nearer than our nearest was: maybe more nodes
+      // lie between, which gossip would only find a few a round (a node whose place filled up
+      // while it was out of touch would walk to its neighbours for tens of seconds).
       this.#scheduleNearCheck();
+      this.#nearestMoved = false;
+      this.#lastNearCheckAt = now;
       node.requestConnection(node.address, ConnectPurpose.Near, "random");
     }
     if (this.#joined && now >= this.#nextBootstrapCheckAt && this.#bootstrap.length > 0) {
@@ -208,11 +241,18 @@ export class RingMaintenance {
     this.#trim(now);
   }
 
-  /** True when peers see us at an endpoint that is not our own: we are behind a NAT. */
+  /**
+   * True when a peer sees us at an endpoint that is not our own: we are behind a NAT. (Peers on
+   * our own LAN see us at our own endpoint even then: one such report does not make us public.)
+   */
   get behindNat(): boolean {
     const links = this.node.links;
-    const reflexive = links.reflexiveEndpoints;
-    return reflexive.length > 0 && !reflexive.some((e) => sameEndpoint(e, links.localEndpoint));
+    return links.reflexiveEndpoints.some((e) => !sameEndpoint(e, links.localEndpoint));
+  }
+
+  /** True when peers reported our endpoint and all saw us at our own: no NAT in front of us. */
+  get knownPublic(): boolean {
+    return this.node.links.reflexiveEndpoints.length > 0 && !this.behindNat;
   }
 
   /** A Connect-To-Me to `address`, at most once per `connectTimeoutMs`. True when sent. */
@@ -261,6 +301,10 @@ export class RingMaintenance {
     }
     const changed = near.size !== this.#near.size || [...near].some((c) => !this.#near.has(c));
     if (changed || (added && near.has(added))) this.#nearChanged = true;
+    if (added && this.#near.size > 0) {
+      const a = added.address;
+      if (a === sides.clockwise[0] || a === sides.counterClockwise[0]) this.#nearestMoved = true;
+    }
     this.#near = near;
     this.estimatedSize = estimateNetworkSize(node.address, sides);
     for (const c of node.conns.values()) c.kind = this.#kindOf(c);
