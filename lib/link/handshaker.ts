@@ -7,7 +7,7 @@ import {
   InitiatorHandshake,
   ResponderHandshake,
 } from "../noise/handshake_ikpsk2.ts";
-import { type Endpoint, formatEndpoint } from "../transport/endpoint.ts";
+import { type Endpoint, formatEndpoint, sameEndpoint } from "../transport/endpoint.ts";
 import {
   decodeInitiation,
   decodeResponse,
@@ -134,7 +134,7 @@ export class Handshaker {
     }
     const peer = this.#host.peerForInitiation(remoteStatic);
     if (!peer) return void drops.notAllowed++;
-    if (this.#yieldsTo(peer)) return; // ours is in flight and wins; theirs would cross it
+    if (this.#yieldsTo(peer, from)) return; // ours is in flight and wins; theirs would cross it
     const items = this.#decodePayload(payload);
     if (!items) return;
     const stamp = items.get(TlvType.Timestamp);
@@ -218,11 +218,19 @@ export class Handshaker {
    * Crossing initiations (both sides initiated at once) would make two sessions where one does:
    * the side with the lower public key keeps its own initiation and ignores the peer's, and the
    * other side answers it, dropping its own. An initiation in flight for longer than the retry
-   * interval no longer counts (it was probably lost).
+   * interval no longer counts (it was probably lost). Nor does one sent elsewhere than where
+   * the peer's came from: while hole punching, ours may go to stale endpoints that never reach
+   * the peer (it would retry for the whole punch window), while theirs proves a working path.
    */
-  #yieldsTo(peer: Peer): boolean {
+  #yieldsTo(peer: Peer, from: Endpoint): boolean {
     const mine = peer.handshake;
     if (!mine || this.#host.clock.now() - mine.sentAt >= this.#host.tuning.rekeyTimeoutMs) {
+      return false;
+    }
+    const sentThere = (peer.endpoint !== null && sameEndpoint(peer.endpoint, from)) ||
+      peer.candidates.some((e) => sameEndpoint(e, from));
+    if (!sentThere) {
+      this.forget(peer);
       return false;
     }
     if (compareBytes(this.#host.identity.publicKey, peer.publicKey) < 0) return true;

@@ -99,7 +99,10 @@ export class ConnectToMe {
     }, true);
     // Hole punching: open our NAT toward the requester first (primers that expire on the way),
     // answer, and let the requester's handshakes come first (it sends when it has our answer).
-    node.links.prime(req.sender.endpoints);
+    // A node known to be public has no NAT to open, and its primers would not expire on the
+    // way: one hop from the requester's NAT, they reach it, and that early arrival makes the NAT
+    // remap the requester's port toward us (and, as its newest mapping, toward later peers too).
+    if (!this.maintenance.knownPublic) node.links.prime(req.sender.endpoints);
     const reply = node.message(OverlayKind.ConnectReply, msg.src, 0, body);
     node.route({ ...reply });
     // The requester may not be reachable by routing yet (behind a NAT, not linked to its

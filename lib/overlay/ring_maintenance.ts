@@ -142,19 +142,6 @@ export class RingMaintenance {
    * relays).
    */
   heardNeighbours(from: Connection, list: readonly NodeInfo[], answer = true): void {
-    // deno-lint-ignore no-explicit-any
-    const dbg = (globalThis as any).__dbg;
-    if (dbg && dbg(this.node.address)) {
-      console.log(
-        `t=${this.node.now()} heard from ${dbg(from.address, true)} answer=${answer} nearHasFrom=${
-          this.#near.has(from)
-        } list=${
-          list.map((i) => dbg(addressOfKey(i.publicKey), true)).join(",")
-        } newThisRound=${this.#newThisRound} near=${
-          [...this.#near].map((c) => dbg(c.address, true)).join(",")
-        }`,
-      );
-    }
     from.heardNear = list.map((info) => addressOfKey(info.publicKey));
     from.heardNearAt = this.node.now();
     this.consider(list);
@@ -182,9 +169,6 @@ export class RingMaintenance {
         if (this.#askThroughOverlay(address)) this.#newThisRound++;
         continue;
       }
-      // deno-lint-ignore no-explicit-any
-      const dbg = (globalThis as any).__dbg;
-      if (dbg && dbg(node.address)) console.log(`  connect ${dbg(address, true)}`);
       if (node.connect(info.publicKey, info.endpoints)) {
         known.push(address);
         sides = nearestOnEachSide(node.address, known, k);

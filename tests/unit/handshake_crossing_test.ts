@@ -1,0 +1,57 @@
+/**
+ * Crossing handshake initiations (both sides initiate at once, as in hole punching): the side
+ * with the lower key keeps its own and ignores the peer's, unless its own goes elsewhere than
+ * where the peer's came from (a stale endpoint, which would never reach the peer).
+ */
+import assert from "node:assert/strict";
+import { endpoint } from "../../lib/transport/endpoint.ts";
+import { LinkHarness, type TestNode } from "../helpers/link_harness.ts";
+
+function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+/** Two nodes, the one with the lower public key first. */
+function lowerAndHigher(h: LinkHarness): [TestNode, TestNode] {
+  const a = h.addNode();
+  const b = h.addNode();
+  return compareKeys(a.identity.publicKey, b.identity.publicKey) < 0 ? [a, b] : [b, a];
+}
+
+function up(x: TestNode, y: TestNode): boolean {
+  return x.links.peer(y.identity.publicKey)?.current != null &&
+    y.links.peer(x.identity.publicKey)?.current != null;
+}
+
+Deno.test("the lower key answers an initiation from an endpoint its own does not go to", () => {
+  const h = new LinkHarness();
+  try {
+    const [low, high] = lowerAndHigher(h);
+    // The lower side only knows a stale endpoint of the higher one: its initiations are lost.
+    const stale = endpoint(high.endpoint.host, high.endpoint.port + 1);
+    low.links.addPeerAt(high.identity.publicKey, [stale]);
+    high.links.addPeerAt(low.identity.publicKey, [low.endpoint]);
+    h.run(2_500);
+    assert.ok(up(low, high), "no link while the lower side's initiations went astray");
+    const peer = low.links.peer(high.identity.publicKey)!;
+    assert.deepEqual(peer.endpoint, high.endpoint);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("crossing initiations on the right endpoints give one handshake on each side", () => {
+  const h = new LinkHarness();
+  try {
+    const [low, high] = lowerAndHigher(h);
+    low.links.addPeerAt(high.identity.publicKey, [high.endpoint]);
+    high.links.addPeerAt(low.identity.publicKey, [low.endpoint]);
+    h.run(500);
+    assert.ok(up(low, high));
+    assert.equal(low.links.handshakesCompleted, 1);
+    assert.equal(high.links.handshakesCompleted, 1);
+  } finally {
+    h.close();
+  }
+});
