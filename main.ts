@@ -12,7 +12,8 @@
 import { type RunningAgent, startAgent } from "./lib/agent/start_agent.ts";
 import { ConfigError } from "./lib/config/config_error.ts";
 import { checkConfigFile, configToJson, exampleConfigJson } from "./lib/config/config_file.ts";
-import { commandPathOf, helpTopicOf, parseCommand } from "./lib/config/parse_args.ts";
+import { commandPathOf, helpTopicOf } from "./lib/config/command_table.ts";
+import { parseCommand } from "./lib/config/parse_args.ts";
 import { checkPeersAgainstSelf, type UpConfig } from "./lib/config/up_config.ts";
 import { helpPage, usageHint } from "./lib/config/usage.ts";
 import {

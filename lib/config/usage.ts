@@ -4,7 +4,7 @@
  * has its usage, what it does, every option its parser accepts (`COMMAND_OPTIONS`) with its
  * default and variable, its exit statuses and examples; tests/unit/help_test.ts holds them to it.
  */
-import type { CommandPath, HelpTopic } from "./parse_args.ts";
+import type { CommandPath, HelpTopic } from "./command_table.ts";
 import { CONFIG_CHECK_HELP, CONFIG_EXAMPLE_HELP, CONFIG_HELP } from "./help/config_help.ts";
 import { DOWN_HELP, PEERS_HELP, PING_HELP, STATUS_HELP } from "./help/control_help.ts";
 import { DHT_GET_HELP, DHT_HELP, DHT_PUT_HELP, RESOLVE_HELP } from "./help/dht_help.ts";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { exampleConfigJson } from "../../lib/config/config_file.ts";
 import { CONFIG_ENV, UP_KEY_NAMES, UP_KEYS } from "../../lib/config/config_sources.ts";
-import { COMMAND_OPTIONS, COMMAND_PATHS } from "../../lib/config/parse_args.ts";
+import { COMMAND_OPTIONS, COMMAND_PATHS } from "../../lib/config/command_table.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, ROOT));

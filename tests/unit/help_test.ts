@@ -12,7 +12,7 @@ import {
   COMMAND_PATHS,
   type CommandPath,
   type OptionSpec,
-} from "../../lib/config/parse_args.ts";
+} from "../../lib/config/command_table.ts";
 
 interface Run {
   code: number;
