@@ -1,13 +1,15 @@
 /**
  * Churn: nodes replaced at a steady rate. Each event ends one uniformly random live node and
- * starts a fresh one (a new host, a new key) that bootstraps from a random live node.
+ * starts a fresh one (a new host, a new key) that bootstraps from two random live nodes (as an
+ * operator would give two `--bootstrap` addresses: with one, a joiner whose only bootstrap node
+ * crashes before it linked to anyone else has nobody left to ask; a run of 1,000 joins had one).
  * A fraction `crashFraction` of the exits (default 0.5) are crashes (`close()`), the rest clean
  * `leave()`s, interleaved evenly and deterministically (0.5 alternates leave, crash, leave…).
  *
  * @module
  */
 import type { TimerHandle } from "../../lib/clock/clock.ts";
-import type { ExitKind, SimWorld } from "./world.ts";
+import type { ExitKind, SimHost, SimWorld } from "./world.ts";
 
 /** Options of a `ChurnDriver`. */
 export interface ChurnOptions {
@@ -69,8 +71,10 @@ export class ChurnDriver {
     if (how === "leave") this.counts.left++;
     else this.counts.crashed++;
     const now = world.clock.now();
-    const boot = world.randomLive((h) => now - h.startedAtMs >= this.opts.bootstrapMinAgeMs);
-    world.spawn(boot ? [boot.endpoint] : []);
+    const old = (h: SimHost) => now - h.startedAtMs >= this.opts.bootstrapMinAgeMs;
+    const first = world.randomLive(old);
+    const second = first && world.randomLive((h) => h !== first && old(h));
+    world.spawn([first, second].flatMap((h) => h ? [h.endpoint] : []));
     this.counts.joined++;
   }
 

@@ -50,7 +50,7 @@ export const DEFAULT_LINK_TUNING: LinkTuning = {
   primerTtl: 2,
 };
 
-/** How long after `addPeerAt` a first handshake is retried every `punchRetryMs`. */
+/** How long after `addPeerAt` a first handshake is retried (after `punchRetryMs`, doubling). */
 export const PUNCH_WINDOW_MS = 15_000;
 
 /** Candidate endpoints tried at once for a first handshake (Brunet tried 6 of up to 12). */

@@ -83,9 +83,14 @@ export class Handshaker {
     if (now < peer.holdUntil) return;
     const inFlight = peer.handshake;
     const t = this.#host.tuning;
-    // A first handshake through NATs (hole punching) is retried sooner, for a while.
+    // A first handshake through NATs (hole punching) is retried sooner, for a while: after 1 s,
+    // then 2 s, 4 s... (a punch mostly works at once or soon after; retrying every second to
+    // every candidate of a pair no punch gets through was most of a NATed overlay's traffic).
     const punching = peer.lastHandshakeAt === -Infinity && now < peer.punchUntil;
-    const retryMs = punching ? Math.min(t.punchRetryMs, t.rekeyTimeoutMs) : t.rekeyTimeoutMs;
+    const backoff = 2 ** Math.max(0, peer.punchAttempts - 1);
+    const retryMs = punching
+      ? Math.min(t.punchRetryMs * backoff, t.rekeyTimeoutMs)
+      : t.rekeyTimeoutMs;
     if (inFlight && now - inFlight.sentAt < retryMs) return;
     if (inFlight) this.#byIndex.delete(inFlight.localIndex);
     const localIndex = this.#newIndex();
@@ -104,6 +109,7 @@ export class Handshaker {
     ]);
     const msg = encodeInitiation(localIndex, handshake.writeMessage1(payload), peer.mac1Key);
     peer.handshake = { localIndex, handshake, sentAt: now };
+    if (punching) peer.punchAttempts++;
     this.#byIndex.set(localIndex, peer);
     this.initiations++;
     this.#host.sendInitiation(peer, msg);

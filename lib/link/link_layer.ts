@@ -179,6 +179,7 @@ export class LinkLayer {
     const now = this.#opts.clock.now();
     peer.holdUntil = holdMs > 0 ? now + holdMs : -Infinity;
     peer.punchUntil = now + PUNCH_WINDOW_MS;
+    peer.punchAttempts = 0;
     if (peer.endpoint && holdMs <= 0) this.#handshaker.initiate(peer);
     return peer;
   }

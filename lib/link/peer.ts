@@ -47,6 +47,8 @@ export class Peer {
   holdUntil = -Infinity;
   /** Until this clock time a first handshake is retried quickly (hole punching). */
   punchUntil = -Infinity;
+  /** Initiations sent since `punchUntil` was set (the retry interval doubles with each). */
+  punchAttempts = 0;
   /** Messages waiting for a session (copies), oldest first. */
   readonly pending: { type: DataType; payload: Uint8Array }[] = [];
   /** Round-trip time of the last completed handshake we initiated, ms (null: none yet). */

@@ -55,3 +55,23 @@ Deno.test("crossing initiations on the right endpoints give one handshake on eac
     h.close();
   }
 });
+
+Deno.test("a first handshake nobody answers is retried after 1, 2, 4 s... within the punch window", () => {
+  const h = new LinkHarness();
+  try {
+    const [a, b] = lowerAndHigher(h);
+    const nowhere = endpoint(b.endpoint.host, b.endpoint.port + 7);
+    a.links.addPeerAt(b.identity.publicKey, [nowhere]);
+    const sentAt: number[] = [];
+    let last = a.links.initiations;
+    for (let t = 0; t <= 15_000; t += 100) {
+      if (a.links.initiations !== last) sentAt.push(t);
+      last = a.links.initiations;
+      h.run(100);
+    }
+    // Sent at 0 (before the loop), then on the 1 s link tick once each interval has passed.
+    assert.deepEqual(sentAt.map((t) => Math.round(t / 1000)), [1, 3, 7, 12]);
+  } finally {
+    h.close();
+  }
+});
