@@ -8,10 +8,14 @@ import { parseArgs } from "node:util";
 
 /** Fewest agents the demo's topology holds: 2 public, 1 + 1 behind masquerade NATs, 1 symmetric. */
 export const DEMO_MIN_AGENTS = 5;
-/** Most agents: 2 public, 2 + 2 behind masquerade NATs, 1 behind the symmetric NAT. */
-export const DEMO_MAX_AGENTS = 7;
-/** Default number of agents. */
-export const DEMO_DEFAULT_AGENTS = 6;
+/** Most agents: 5 public, 5 + 5 behind masquerade NATs, 1 behind the symmetric NAT. */
+export const DEMO_MAX_AGENTS = 16;
+/**
+ * Default number of agents: 4 public, 4 + 3 behind masquerade NATs, 1 symmetric. With 3 near
+ * neighbours a side, 7 or fewer agents are all linked to each other, so no shortcut can form;
+ * with 12 some pairs have no direct link once the join links are closed.
+ */
+export const DEMO_DEFAULT_AGENTS = 12;
 /** Default run time, seconds from the first agent's start. */
 export const DEMO_DEFAULT_SECONDS = 60;
 /** Longest run time accepted, seconds (one hour). */
@@ -21,11 +25,11 @@ export const DEMO_MAX_SECONDS = 3_600;
 export const DEMO_USAGE = `Usage: deno task demo [--agents N] [--seconds S] [--keep-going]
        (as root: deno run -A bench/demo.ts ...)
 
-A tour of ipop on this machine: builds a small network of agents in network namespaces (two on
+A tour of ipop on this machine: builds a small network of agents in network namespaces (some on
 public addresses, the others behind NAT routers), shows them joining and leasing virtual
-addresses, pings every agent from every other, sends traffic between two agents behind different
-NATs to show an on-demand shortcut forming, and removes everything it made at the end (or on
-Ctrl-C).
+addresses, pings every agent from every other, sends 10 pings/s between two agents that have no
+direct link to show an on-demand shortcut forming, and removes everything it made at the end (or
+on Ctrl-C).
 
 Options:
   --agents N     agents to run, ${DEMO_MIN_AGENTS}-${DEMO_MAX_AGENTS} (default ${DEMO_DEFAULT_AGENTS})
@@ -96,9 +100,25 @@ export function parseDemoArgs(args: string[]): DemoArgs {
   return { kind: "run", options: { agents, seconds, keepGoing: values["keep-going"] === true } };
 }
 
-/** Hosts behind masquerade NAT 1 and NAT 2 for `agents` agents (2 public, 1 symmetric). */
-export function masqueradeHosts(agents: number): [number, number] {
-  const behind = agents - 3;
+/** Where the agents sit: hosts on the core network and behind each masquerade NAT. */
+export interface DemoLayout {
+  /** Agents on public addresses (the first founds the overlay). */
+  publicHosts: number;
+  /** Agents behind masquerade NAT 1 and NAT 2. */
+  masquerade: [number, number];
+  /** Agents behind the symmetric NAT: always 1. */
+  symmetric: 1;
+}
+
+/**
+ * The layout for `agents` agents (`DEMO_MIN_AGENTS`..`DEMO_MAX_AGENTS`): one behind the symmetric
+ * NAT, the rest spread over the core network and the two masquerade NATs as evenly as possible,
+ * the core and then NAT 1 taking the odd ones (5: 2 + 1 + 1, 6: 2 + 2 + 1, 12: 4 + 4 + 3).
+ */
+export function demoLayout(agents: number): DemoLayout {
+  const rest = agents - 1;
+  const publicHosts = Math.ceil(rest / 3);
+  const behind = rest - publicHosts;
   const first = Math.ceil(behind / 2);
-  return [first, behind - first];
+  return { publicHosts, masquerade: [first, behind - first], symmetric: 1 };
 }

@@ -89,6 +89,7 @@ export class LiveView {
 
   /** Polls now (and redraws); resolves when done. */
   async pollNow(): Promise<void> {
+    const readAtMs: number[] = [];
     const all = await Promise.all(this.#members.map(async (m, i) => {
       if (!m.proc.alive) {
         if (!this.#exited.has(i)) {
@@ -98,15 +99,17 @@ export class LiveView {
         return undefined;
       }
       try {
-        return await requestStatus(m.proc.stateDir, {
+        const s = await requestStatus(m.proc.stateDir, {
           timeoutMs: STATUS_TIMEOUT_MS,
         }) as AgentStatus;
+        readAtMs[i] = this.#now();
+        return s;
       } catch {
         return this.#statuses[i];
       }
     }));
     this.#statuses = all;
-    for (const e of this.tracker.update(this.#now(), all)) this.#event(e);
+    for (const e of this.tracker.update(this.#now(), all, readAtMs)) this.#event(e);
     this.#draw();
   }
 

@@ -1,6 +1,7 @@
 /**
- * The network of `deno task demo`: a core router, two public hosts, two masquerade NATs with one
- * or two hosts each, one symmetric NAT with one host (`nat_rig.ts`), and one ipop agent per host.
+ * The network of `deno task demo`: a core router, public hosts, two masquerade NATs with hosts
+ * behind each, one symmetric NAT with one host (`demoLayout`, `nat_rig.ts`), and one ipop agent
+ * per host.
  * The first public agent founds the overlay, the others bootstrap from it; all share one secret
  * and lease addresses in `DEMO_SUBNET` by DHCP over the DHT.
  *
@@ -12,9 +13,11 @@
  */
 import { AgentProcess, makeSecretFile } from "../tests/helpers/agent_process.ts";
 import { createNatRig, type NatRig, type RigHost } from "../tests/helpers/nat_rig.ts";
-import { masqueradeHosts } from "./_demo_args.ts";
+import { demoLayout } from "./_demo_args.ts";
 import type { DemoAgent, DemoPlace } from "./_demo_view.ts";
 
+/** How long the agents get to exit after SIGTERM before the rig's own stop (then SIGKILL). */
+export const DEMO_STOP_TIMEOUT_MS = 5_000;
 /** UDP port of the first agent of each site; the next ones behind the same NAT take 5801, … */
 export const DEMO_PORT = 5800;
 /** The DHCP subnet of the agents. */
@@ -41,13 +44,14 @@ export function demoListenPort(indexInSite: number): number {
 
 /** Builds the namespaces and NATs for `agents` agents; hosts in start order (founder first). */
 export async function buildDemoRig(agents: number): Promise<{ nat: NatRig; hosts: DemoHost[] }> {
-  const [m1, m2] = masqueradeHosts(agents);
+  const layout = demoLayout(agents);
+  const [m1, m2] = layout.masquerade;
   const nat = await createNatRig({
-    publicHosts: 2,
+    publicHosts: layout.publicHosts,
     nats: [
       { kind: "masquerade", hosts: m1 },
       { kind: "masquerade", hosts: m2 },
-      { kind: "symmetric", hosts: 1 },
+      { kind: "symmetric", hosts: layout.symmetric },
     ],
   });
   const hosts: DemoHost[] = nat.publicHosts.map((host, j) => ({
@@ -113,4 +117,14 @@ export async function startDemoAgents(
     onStart(agent);
   }
   return members;
+}
+
+/**
+ * SIGTERMs every agent at once and waits (up to `DEMO_STOP_TIMEOUT_MS`) for them to exit; the
+ * rig's close would stop them one after the other (a second or more each while they say goodbye
+ * and release their leases). An agent still running is left to the rig's close.
+ */
+export async function stopDemoAgents(members: readonly DemoMember[]): Promise<void> {
+  for (const m of members) m.proc.signal("SIGTERM");
+  await Promise.all(members.map((m) => m.proc.exited(DEMO_STOP_TIMEOUT_MS)));
 }

@@ -1,8 +1,9 @@
 /**
  * The shortcut step of `deno task demo`: what the link between the chosen pair is ("none",
  * "relay via A", "near", "shortcut", …), a watcher that polls the sender's status while the
- * traffic runs and notes when the link first turns direct, and the verdict line of the final
- * summary. The text functions are pure; `watchLink` only reads through the `read` seam.
+ * traffic runs and notes when the link first turns direct, the ping's round-trip times before
+ * and after that moment, and the verdict line of the final summary. The text functions are pure;
+ * `watchLink` only reads through the `read` seam.
  *
  * @module
  */
@@ -26,6 +27,25 @@ export function linkKind(
   return c.kind === "relay" ? `relay via ${nameOf(c.via ?? "?")}` : c.kind;
 }
 
+/** One read of the sender's link while the traffic runs. */
+export interface LinkRead {
+  /** Its `linkKind`. */
+  kind: string;
+  /** How long the connection has been up, ms (0 when there is none). */
+  ageMs: number;
+}
+
+/** The `linkKind` of `s`'s connection to `peerHex` and that connection's age (0: none). */
+export function readLink(
+  s: AgentStatus | undefined,
+  peerHex: string | undefined,
+  nameOf: (hex: string) => string,
+): LinkRead {
+  const peer = peerHex?.toLowerCase();
+  const c = s?.connections.find((c) => c.address.toLowerCase() === peer);
+  return { kind: linkKind(s, peerHex, nameOf), ageMs: c?.ageMs ?? 0 };
+}
+
 /** True when a `linkKind` is a direct link (not "none", not relayed). */
 export function isDirect(kind: string): boolean {
   return kind !== "none" && !kind.startsWith("relay");
@@ -41,6 +61,53 @@ export interface PingCount {
 export function parsePingSummary(stdout: string): PingCount | undefined {
   const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(stdout);
   return m === null ? undefined : { sent: Number(m[1]), received: Number(m[2]) };
+}
+
+/** One echo reply in iputils `ping`'s output. */
+export interface PingReply {
+  /** Its `icmp_seq` (the first request is 1). */
+  seq: number;
+  /** Its round-trip time, ms. */
+  rttMs: number;
+}
+
+/** The replies ("… icmp_seq=N ttl=64 time=X ms") in `ping`'s output, in order. */
+export function parsePingReplies(stdout: string): PingReply[] {
+  return [...stdout.matchAll(/icmp_seq=(\d+) .*?time=([\d.]+) ms/g)].map((m) => ({
+    seq: Number(m[1]),
+    rttMs: Number(m[2]),
+  }));
+}
+
+/** The median of some numbers; undefined for none. */
+export function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Round-trip times (ms) of the requests sent before a moment and of those sent after it. */
+export interface RttSplit {
+  before: number[];
+  after: number[];
+}
+
+/**
+ * Splits `replies` at `switchMs` after the first request, request N counting as sent at
+ * (N - 1) · `intervalMs` (`ping -i`); with no switch (undefined) every reply is "before".
+ */
+export function splitRtts(
+  replies: readonly PingReply[],
+  switchMs: number | undefined,
+  intervalMs: number,
+): RttSplit {
+  const out: RttSplit = { before: [], after: [] };
+  for (const r of replies) {
+    const sentMs = (r.seq - 1) * intervalMs;
+    (switchMs !== undefined && sentMs >= switchMs ? out.after : out.before).push(r.rttMs);
+  }
+  return out;
 }
 
 /** What became of the pair's link while the traffic ran. */
@@ -60,6 +127,11 @@ export interface ShortcutOutcome {
   trafficMs: number;
   /** The ping's count, undefined when it printed no summary. */
   pings: PingCount | undefined;
+  /**
+   * Round-trip times (ms) of the requests sent before the link was seen direct (including any
+   * slow pings before the traffic) and of those sent after.
+   */
+  rtts: RttSplit;
 }
 
 function secs(ms: number): string {
@@ -71,35 +143,49 @@ function pingText(p: PingCount | undefined): string {
   return `pings ${p.received}/${p.sent} answered, ${p.sent - p.received} lost`;
 }
 
-/** The summary line about the shortcut: formed (and how fast), not needed, or not formed. */
+function rttText(xs: readonly number[]): string {
+  const m = median(xs);
+  return m === undefined ? "no reply" : `${m.toFixed(2)} ms (median of ${xs.length})`;
+}
+
+/**
+ * The summary line about the shortcut: formed (how fast, and the RTT before and after), not
+ * needed (the pair was linked before the traffic), or not formed.
+ */
 export function shortcutVerdict(o: ShortcutOutcome): string {
   const head = `shortcut ${o.from} -> ${o.to}:`;
+  const all = [...o.rtts.before, ...o.rtts.after];
   if (isDirect(o.before)) {
     return `${head} not needed, the pair was linked directly (${o.before}) before the traffic; ` +
-      pingText(o.pings);
+      `RTT ${rttText(all)}; ${pingText(o.pings)}`;
   }
   if (o.directAfterMs !== undefined) {
-    return `${head} FORMED ${secs(o.directAfterMs)} after the first packet (link ${o.before} -> ` +
-      `${o.directKind}, now ${o.after}); ${pingText(o.pings)}`;
+    return `${head} formed ${Math.round(o.directAfterMs)} ms after the first packet (link ` +
+      `${o.before} -> ${o.directKind}, now ${o.after}); RTT before ${rttText(o.rtts.before)}, ` +
+      `after ${rttText(o.rtts.after)}; ${pingText(o.pings)}`;
   }
   return `${head} did NOT form in ${secs(o.trafficMs)} of traffic (link ${o.before} -> ` +
-    `${o.after}); ${pingText(o.pings)}`;
+    `${o.after}); RTT ${rttText(all)}; ${pingText(o.pings)}`;
 }
 
 /** When the watched link was first seen direct, and as what. */
 export interface DirectSeen {
+  /**
+   * When the link came up on `nowMs`'s clock: the end of the read that first saw it direct less
+   * the connection's age then (an upper bound: the agent answered before the read ended).
+   */
   atMs: number;
   kind: string;
 }
 
 /**
- * Polls `read` (the `linkKind` of the sender's link, `undefined` when the status could not be
- * read) every `everyMs` until `done` settles, and returns the first poll that saw the link
- * direct (time from `nowMs`), or undefined. One poll runs at a time; the timer is cleared
- * before returning. Never rejects: a `read` that throws counts as unread.
+ * Polls `read` (the sender's link, `undefined` when the status could not be read) every
+ * `everyMs` until `done` settles, and returns when the link seen direct by the first poll that
+ * saw it so came up, or undefined. One poll runs at a time; the timer is cleared before
+ * returning. Never rejects: a `read` that throws counts as unread.
  */
 export async function watchLink(
-  read: () => Promise<string | undefined>,
+  read: () => Promise<LinkRead | undefined>,
   done: Promise<unknown>,
   nowMs: () => number,
   everyMs = WATCH_INTERVAL_MS,
@@ -112,8 +198,8 @@ export async function watchLink(
   });
   let seen: DirectSeen | undefined;
   while (!over && seen === undefined) {
-    const kind = await read().catch(() => undefined);
-    if (kind !== undefined && isDirect(kind)) seen = { atMs: nowMs(), kind };
+    const r = await read().catch(() => undefined);
+    if (r !== undefined && isDirect(r.kind)) seen = { atMs: nowMs() - r.ageMs, kind: r.kind };
     if (over || seen !== undefined) break;
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {

@@ -118,8 +118,16 @@ export class EventTracker {
     return k !== undefined && !k.startsWith("relay");
   }
 
-  /** The events between the last poll and this one (`nowMs` on the demo's clock). */
-  update(nowMs: number, statuses: readonly (AgentStatus | undefined)[]): string[] {
+  /**
+   * The events between the last poll and this one (`nowMs` on the demo's clock). `readAtMs[i]`,
+   * when given, is when status i arrived (default `nowMs`); a new shortcut is timed from it less
+   * the connection's age.
+   */
+  update(
+    nowMs: number,
+    statuses: readonly (AgentStatus | undefined)[],
+    readAtMs: readonly number[] = [],
+  ): string[] {
     const events: string[] = [];
     statuses.forEach((s, i) => {
       if (s !== undefined) this.#names.set(s.address.toLowerCase(), this.#agents[i]!.name);
@@ -134,9 +142,11 @@ export class EventTracker {
         events.push(`${me.name} leased ${ip} in ${seconds(nowMs - me.startedAtMs)}`);
       }
       const now = new Map<string, string>();
+      const ageMs = new Map<string, number>();
       for (const c of s.connections) {
         const peer = c.address.toLowerCase();
         now.set(peer, c.kind === "relay" ? `relay via ${this.nameOf(c.via ?? "?")}` : c.kind);
+        ageMs.set(peer, c.ageMs ?? 0);
       }
       const before = this.#links[i]!;
       for (const [peer, kind] of now) {
@@ -145,9 +155,11 @@ export class EventTracker {
         const other = this.nameOf(peer);
         const j = indexOf(peer);
         if (kind === "shortcut") {
+          // When it came up: the poll's time less the connection's age.
+          const upMs = (readAtMs[i] ?? nowMs) - (ageMs.get(peer) ?? 0);
           const after = this.trafficStartMs === undefined
             ? ""
-            : ` ${seconds(nowMs - this.trafficStartMs)} after first packet`;
+            : ` ${seconds(Math.max(0, upMs - this.trafficStartMs))} after first packet`;
           events.push(`${me.name} -> ${other} direct link (shortcut)${after}`);
         } else if (kind.startsWith("relay")) {
           events.push(`${me.name} -> ${other} ${kind.replace("relay", "relayed")}`);
@@ -172,14 +184,22 @@ export class EventTracker {
   }
 }
 
-/** The ping matrix: rows ping columns, "ok" or "FAIL", "-" on the diagonal. */
+/** One ping of the matrix: answered at once, answered only on a retry ("late"), or never. */
+export type PingCell = "ok" | "late" | "fail";
+
+const CELL_TEXT: Record<PingCell, string> = { ok: "ok", late: "ok*", fail: "FAIL" };
+
+/**
+ * The ping matrix: rows ping columns, "ok", "ok*" (answered only on a retry) or "FAIL" (also
+ * for a missing cell), "-" on the diagonal.
+ */
 export function renderMatrix(
   names: readonly string[],
-  ok: readonly (readonly boolean[])[],
+  cells: readonly (readonly PingCell[])[],
 ): string[] {
   const rows = [["from\\to", ...names]];
   names.forEach((n, i) => {
-    rows.push([n, ...names.map((_, j) => i === j ? "-" : ok[i]?.[j] === true ? "ok" : "FAIL")]);
+    rows.push([n, ...names.map((_, j) => i === j ? "-" : CELL_TEXT[cells[i]?.[j] ?? "fail"])]);
   });
   return pad(rows);
 }

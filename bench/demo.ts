@@ -1,40 +1,37 @@
 /**
  * `deno task demo` (as root): a newcomer's tour of ipop on one machine. Builds a small network of
- * agents in network namespaces (two public, the others behind masquerade and symmetric NAT
+ * agents in network namespaces (some public, the others behind masquerade and symmetric NAT
  * routers; see `_demo_net.ts`), shows them joining and leasing addresses in a live view
- * (`_demo_live.ts`), pings every agent from every other, sends 10 pings/s between two agents
- * behind different NATs while the view shows the shortcut forming (with `ipop ping`'s route
- * before and after; the final summary says whether it formed and how long after the first packet,
- * see `_demo_shortcut.ts`), keeps the view up until `--seconds`, then stops the agents and removes
- * every namespace it made, also on Ctrl-C or a failure. Exit: 0 all steps passed, 1 a step failed or
+ * (`_demo_live.ts`), pings every agent from every other, waits for two agents with no direct link
+ * (`_demo_pair.ts`), sends 10 pings/s between them while the view shows the shortcut forming
+ * (with `ipop ping`'s route before and after; the final summary says whether it formed, how long
+ * after the first packet, and the RTT before and after; see `_demo_traffic.ts`), keeps the view
+ * up until `--seconds`, then stops the agents and removes every namespace it made, also on Ctrl-C
+ * or a failure. Exit: 0 all steps passed, 1 a step failed or
  * the machine lacks something, 2 a bad flag, 130 Ctrl-C.
  *
  * @module
  */
-import type { PingAnswer } from "../lib/agent/agent_control.ts";
-import type { AgentStatus } from "../lib/agent/agent_status.ts";
-import { requestControl, requestStatus } from "../lib/control/control_client.ts";
-import { formatPing } from "../lib/control/peers_text.ts";
 import { NETNS_PREFIX, run } from "../tests/helpers/netns.ts";
 import type { NatRig } from "../tests/helpers/nat_rig.ts";
 import { DEMO_USAGE, type DemoOptions, parseDemoArgs } from "./_demo_args.ts";
 import { LiveView } from "./_demo_live.ts";
-import { buildDemoRig, type DemoMember, namespaceCount, startDemoAgents } from "./_demo_net.ts";
+import { pingMatrix } from "./_demo_matrix.ts";
 import {
-  linkKind,
-  parsePingSummary,
-  type ShortcutOutcome,
-  shortcutVerdict,
-  watchLink,
-} from "./_demo_shortcut.ts";
-import { leasedIp, renderMatrix, routeByName } from "./_demo_view.ts";
+  buildDemoRig,
+  type DemoMember,
+  namespaceCount,
+  startDemoAgents,
+  stopDemoAgents,
+} from "./_demo_net.ts";
+import type { PairChoice } from "./_demo_pair.ts";
+import { type ShortcutOutcome, shortcutVerdict } from "./_demo_shortcut.ts";
+import { ipsOf, sleep, StepFailed } from "./_demo_step.ts";
+import { shortcutStep, waitForPair } from "./_demo_traffic.ts";
+import { leasedIp, renderMatrix } from "./_demo_view.ts";
 
 /** Bound for every agent to hold a lease, from the last start. */
 export const DEMO_LEASE_TIMEOUT_MS = 60_000;
-/** Length of the traffic between the chosen pair (`ping -i 0.1`: 10 packets/s). */
-export const DEMO_TRAFFIC_MS = 10_000;
-/** Bound of one `ipop ping` request (it traces the route for up to 5 s). */
-const IPOP_PING_TIMEOUT_MS = 12_000;
 /** The tools the demo runs. */
 export const DEMO_TOOLS = ["ip", "iptables", "ping"] as const;
 
@@ -85,25 +82,6 @@ export async function runDemo(args: string[], io: DemoIo): Promise<number> {
   return await tour(parsed.options, io);
 }
 
-/** Sleeps `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
-}
-
-/** A step that failed; the tour ends unless --keep-going. */
-class StepFailed extends Error {
-  override name = "StepFailed";
-}
-
 async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
   const t0 = performance.now();
   const now = () => performance.now() - t0;
@@ -116,17 +94,19 @@ async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
   };
   let nat: NatRig | undefined;
   let view: LiveView | undefined;
+  let members: DemoMember[] = [];
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let failed = false;
   let outcome: ShortcutOutcome | undefined;
+  let pair: PairChoice | undefined;
   try {
     io.out(`demo: building ${options.agents} hosts, 3 NAT routers and a core router`);
     const built = await buildDemoRig(options.agents);
     nat = built.nat;
     if (stop.signal.aborted) return 130;
     io.out("demo: starting the agents (the first founds the overlay)");
-    const members = await startDemoAgents(nat, built.hosts, now, (a) => {
+    members = await startDemoAgents(nat, built.hosts, now, (a) => {
       io.out(`demo: started ${a.name} on ${a.underlay} (${a.place})`);
     });
     view = new LiveView(members, { line: io.out, raw: io.raw, isTty: io.isTty }, now);
@@ -134,10 +114,19 @@ async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
     view.start();
     const steps: [string, (v: LiveView) => Promise<void>][] = [
       ["waiting for every agent to lease an address", (v) => waitLeased(v, members, stop.signal)],
-      ["every agent pings every other (ping -c 1 -W 2)", (v) => pingMatrix(v, nat!, members)],
       [
-        "traffic between two agents behind different NATs",
-        (v) => shortcutStep(v, nat!, members, now, (o) => outcome = o),
+        "every agent pings every other (ping -c 1 -W 2)",
+        (v) => matrixStep(v, nat!, members, stop.signal),
+      ],
+      [
+        "choosing two agents with no direct link (not the symmetric-NAT host)",
+        async (v) => {
+          pair = await waitForPair(v, members, stop.signal);
+        },
+      ],
+      [
+        "10 pings/s between them: an on-demand shortcut forms",
+        (v) => shortcutStep(v, nat!, members, pair!, now, stop.signal, (o) => outcome = o),
       ],
     ];
     for (const [i, [title, step]] of steps.entries()) {
@@ -172,6 +161,7 @@ async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
     await view?.stop();
     io.out("demo: stopping the agents (SIGTERM) and removing the namespaces");
     if (nat !== undefined) {
+      await stopDemoAgents(members).catch(() => {});
       await nat.close();
       io.out(`removed ${namespaceCount(nat)} namespaces`);
     }
@@ -208,128 +198,32 @@ async function waitLeased(v: LiveView, members: DemoMember[], signal: AbortSigna
   }
 }
 
-function ipsOf(v: LiveView): string[] {
-  return v.statuses.map((s) => leasedIp(s) ?? "0.0.0.0");
-}
-
 async function pingOnce(nat: NatRig, ns: string, ip: string): Promise<boolean> {
   const r = await nat.rig.exec(ns, ["ping", "-n", "-c", "1", "-W", "2", ip], { timeoutMs: 5_000 });
   return r.code === 0;
 }
 
-async function pingMatrix(v: LiveView, nat: NatRig, members: DemoMember[]): Promise<void> {
-  const ips = ipsOf(v);
-  const t = performance.now();
-  // One row per agent, the rows in parallel: every agent resolves the others' addresses at once.
-  const ok = await Promise.all(members.map(async (m, i) => {
-    const row: boolean[] = [];
-    for (const [j, ip] of ips.entries()) row.push(i !== j && await pingOnce(nat, m.proc.ns, ip));
-    return row;
-  }));
-  const n = members.length;
-  const good = ok.flat().filter((x) => x).length;
-  v.note(
-    `ping matrix (${good}/${n * (n - 1)} ok in ${((performance.now() - t) / 1000).toFixed(1)} s):`,
-    ...renderMatrix(members.map((m) => m.agent.name), ok).map((l) => `  ${l}`),
-  );
-  if (good < n * (n - 1)) throw new StepFailed(`${n * (n - 1) - good} pings got no reply`);
-}
-
-async function ipopPing(v: LiveView, from: DemoMember, ip: string): Promise<string[]> {
-  const cmd = `$ ipop ping ${ip}   (on ${from.agent.name})`;
-  try {
-    const a = await requestControl(from.proc.stateDir, { cmd: "ping", ip }, {
-      timeoutMs: IPOP_PING_TIMEOUT_MS,
-    }) as PingAnswer;
-    return [
-      cmd,
-      `  ${formatPing(a)}`,
-      `  route by name: ${from.agent.name} -> ${routeByName(a.route, (h) => v.tracker.nameOf(h))}`,
-    ];
-  } catch (e) {
-    return [cmd, `  failed: ${e instanceof Error ? e.message : String(e)}`];
-  }
-}
-
-/** Two agents behind different masquerade NATs, preferring a pair with no direct link. */
-function pickPair(v: LiveView, members: DemoMember[]): [number, number] {
-  const pairs: [number, number][] = [];
-  members.forEach((a, i) =>
-    members.forEach((b, j) => {
-      if (i < j && a.agent.place === "masquerade" && b.agent.place === "masquerade") {
-        if (a.agent.site !== b.agent.site) pairs.push([i, j]);
-      }
-    })
-  );
-  const direct = ([i, j]: [number, number]) =>
-    v.statuses[i]?.connections.some((c) =>
-      c.address === v.statuses[j]?.address && c.kind !== "relay"
-    ) ?? true;
-  return pairs.find((p) => !direct(p)) ?? pairs[0]!;
-}
-
-/**
- * Pings from one agent of the pair to the other at 10 packets/s for `DEMO_TRAFFIC_MS` while
- * watching the sender's link to the receiver; hands the outcome to `report` (also when the
- * traffic got no reply, which fails the step; a shortcut that does not form does not).
- */
-async function shortcutStep(
+async function matrixStep(
   v: LiveView,
   nat: NatRig,
   members: DemoMember[],
-  now: () => number,
-  report: (o: ShortcutOutcome) => void,
+  signal: AbortSignal,
 ): Promise<void> {
-  const [i, j] = pickPair(v, members);
-  const a = members[i]!;
-  const b = members[j]!;
-  const ip = ipsOf(v)[j]!;
-  const peer = () => v.statuses[j]?.address;
-  const nameOf = (h: string) => v.tracker.nameOf(h);
-  const before = linkKind(v.statuses[i], peer(), nameOf);
-  v.note(
-    "",
-    `pair: ${a.agent.name} (${a.agent.site}) -> ${b.agent.name} (${b.agent.site}) ${ip}; ` +
-      `link before: ${before}`,
-    ...await ipopPing(v, a, ip),
-  );
-  const start = now();
-  v.tracker.trafficStartMs = start;
-  const secs = String(DEMO_TRAFFIC_MS / 1000);
-  const ping = nat.rig.exec(a.proc.ns, ["ping", "-n", "-q", "-i", "0.1", "-w", secs, ip], {
-    timeoutMs: DEMO_TRAFFIC_MS + 5_000,
+  const ips = ipsOf(v);
+  const t = performance.now();
+  const m = await pingMatrix(members.length, {
+    ping: (i, j) => pingOnce(nat, members[i]!.proc.ns, ips[j]!),
+    wait: (ms) => sleep(ms, signal),
+    stopped: () => signal.aborted,
   });
-  const read = async () =>
-    linkKind(
-      await requestStatus(a.proc.stateDir, { timeoutMs: 2_000 }) as AgentStatus,
-      peer(),
-      nameOf,
-    );
-  const seen = await watchLink(read, ping, now);
-  const r = await ping;
-  const trafficMs = now() - start;
-  await v.pollNow();
-  const pings = parsePingSummary(r.stdout);
-  const outcome: ShortcutOutcome = {
-    from: a.agent.name,
-    to: b.agent.name,
-    before,
-    directAfterMs: seen === undefined ? undefined : Math.max(0, seen.atMs - start),
-    directKind: seen?.kind,
-    after: linkKind(v.statuses[i], peer(), nameOf),
-    trafficMs,
-    pings,
-  };
-  report(outcome);
+  const late = m.late > 0 ? `, ${m.late} of them only on a retry (ok*)` : "";
   v.note(
-    `ping -i 0.1 for ${secs} s: ${
-      pings ? `${pings.received}/${pings.sent} replies` : "no summary"
-    }; ` +
-      `link after: ${outcome.after}`,
-    shortcutVerdict(outcome),
-    ...await ipopPing(v, a, ip),
+    `ping matrix (${m.answered}/${m.total} ok${late} in ${
+      ((performance.now() - t) / 1000).toFixed(1)
+    } s):`,
+    ...renderMatrix(members.map((m) => m.agent.name), m.cells).map((l) => `  ${l}`),
   );
-  if (pings === undefined || pings.received === 0) throw new StepFailed("the traffic got no reply");
+  if (m.answered < m.total) throw new StepFailed(`${m.total - m.answered} pings got no reply`);
 }
 
 if (import.meta.main) {

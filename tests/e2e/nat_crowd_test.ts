@@ -1,5 +1,5 @@
 /**
- * NAT traversal in a crowd (the topology of `deno task demo`): two public agents A and B, two
+ * NAT traversal in a crowd (the topology of `deno task demo --agents 6`): two public agents A and B, two
  * agents C and D behind one MASQUERADE router (ports 5800 and 5801), E behind a second one, F
  * behind a symmetric NAT; all bootstrap from A and join in that order.
  *
