@@ -59,6 +59,7 @@ export function leasedNodeFactory(
       subnet: opts.subnet,
       publicKey: identity.publicKey,
       ready: () => overlay.settled && mayClaim(),
+      alone: () => overlay.upAddresses.length === 0,
       onLease: () => {},
       tuning: opts.lease,
     });

@@ -110,6 +110,7 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
       staticIp: config.address ? ipv4ToNumber(config.address.ip) : undefined,
       preferredIp: saved.lease ?? undefined,
       ready: () => node.settled,
+      alone: () => node.upAddresses.length === 0,
       onLease: (held) => {
         router.setOwnIp(held?.ip ?? null);
         node.links.setVirtualIp(held ? { ip: held.ip, prefix: held.prefix } : null);

@@ -57,6 +57,12 @@ export interface LeaseClientOptions {
   preferredIp?: number;
   /** True once the node may claim (it has joined the ring: a lone node would claim alone). */
   ready(): boolean;
+  /**
+   * True while no other node is linked. A lease won alone is stored only here: once others are
+   * around (and `ready` again), it is renewed at once, which writes it to the replicas that
+   * should hold it, or finds that another node claimed the address meanwhile.
+   */
+  alone?(): boolean;
   /** The lease was obtained, or (null) lost. */
   onLease(lease: Lease | null): void;
   /** A static address is held by another node. */
@@ -166,7 +172,15 @@ export class LeaseClient {
       this.boundAt = now;
       this.#opts.onLease(this.lease);
     }
+    if (this.#opts.alone?.()) return this.#awaitCompany(now + this.tuning.leaseSeconds * 500);
     this.#after(this.tuning.leaseSeconds * 500, () => this.#renew());
+  }
+
+  /** Bound alone: renew as soon as others are around (or at `renewAt` anyway). */
+  #awaitCompany(renewAt: number): void {
+    const company = !this.#opts.alone?.() && this.#opts.ready();
+    if (company || this.#opts.clock.now() >= renewAt) return this.#renew();
+    this.#after(this.tuning.joinPollMs, () => this.#awaitCompany(renewAt));
   }
 
   #renew(): void {

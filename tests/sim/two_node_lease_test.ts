@@ -38,3 +38,32 @@ Deno.test("lease: a founder alone, then a founder and one joiner, each hold an a
     world.close();
   }
 });
+
+Deno.test("lease: a founder's lease won alone is not handed out again as others join", () => {
+  // A /29 has 5 assignable addresses: with 5 nodes, joiners' first choices often fall on the
+  // founder's, whose claim was stored on the founder alone.
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const { factory, nodes } = leasedNodeFactory({
+      network: "tiny",
+      subnet: parseSubnet("100.64.0.0/29"),
+    });
+    const world = new SimWorld({
+      seed,
+      factory,
+      aead: loadFastAead(),
+      x25519: loadFastX25519(),
+      latencyMs: 5,
+    });
+    try {
+      const founder = world.spawn([]);
+      world.runUntil(1_000);
+      for (let i = 0; i < 4; i++) world.spawn([founder.endpoint]);
+      world.runUntil(world.clock.now() + 20_000);
+      const held = world.live.map((h) => nodes.get(h.address)!.lease.lease?.ip ?? null);
+      assert.ok(held.every((ip) => ip !== null), `seed ${seed}: some node has no lease: ${held}`);
+      assert.equal(new Set(held).size, held.length, `seed ${seed}: an address is held twice`);
+    } finally {
+      world.close();
+    }
+  }
+});

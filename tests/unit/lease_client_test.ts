@@ -250,6 +250,41 @@ Deno.test("LeaseClient: a renewal answered Taken loses the lease and claims anew
   client.close();
 });
 
+Deno.test("LeaseClient: a lease won alone is renewed as soon as others are linked", () => {
+  const company = { alone: true };
+  const { clock, dht, leases, gate, client } = setup({ alone: () => company.alone });
+  client.start();
+  clock.advance(0);
+  dht.last("create").done(OK);
+  assert.equal(client.state, "bound");
+  clock.advance(10_000);
+  assert.equal(dht.count("renew"), 0, "alone: nothing to confirm yet");
+  company.alone = false;
+  gate.ready = false; // linked, but not settled in the ring yet
+  clock.advance(2_000);
+  assert.equal(dht.count("renew"), 0, "waits until the node is ready again");
+  gate.ready = true;
+  clock.advance(JOIN_POLL_MS);
+  assert.equal(dht.count("renew"), 1, "renewed at once, long before half the lease time");
+  // Another node claimed the address meanwhile at the replicas that should hold it.
+  dht.last("renew").done(takenBy(OTHER_KEY, FIRST));
+  assert.equal(leases.at(-1), null, "the lease won alone is given up");
+  assert.notEqual(ipOfKey(dht.last("create").key), FIRST);
+  client.close();
+});
+
+Deno.test("LeaseClient: a lease won alone still renews at half the lease time if nobody comes", () => {
+  const { clock, dht, client } = setup({ alone: () => true });
+  client.start();
+  clock.advance(0);
+  dht.last("create").done(OK);
+  clock.advance(LEASE_SECONDS * 500 - JOIN_POLL_MS);
+  assert.equal(dht.count("renew"), 0);
+  clock.advance(JOIN_POLL_MS);
+  assert.equal(dht.count("renew"), 1);
+  client.close();
+});
+
 Deno.test("LeaseClient: a static address held by another node is refused with its owner's key", () => {
   const staticIp = ipv4ToNumber("100.64.7.7");
   const { clock, dht, leases, refusals, client } = setup({ staticIp });
