@@ -7,6 +7,7 @@ import {
   OverlayKind,
   type OverlayMessage,
 } from "./overlay_message.ts";
+import type { NodeInfo } from "./node_info.ts";
 import type { OverlayNode } from "./overlay_node.ts";
 import type { RingMaintenance } from "./ring_maintenance.ts";
 
@@ -95,7 +96,9 @@ export class ConnectToMe {
       purpose: req.purpose,
       token: req.token,
       sender: node.selfInfo(),
-      hints: this.maintenance.nearInfos(),
+      // Our near set, then our other direct links: a requester that cannot link to us (NATs
+      // that no punching gets through) relays through one it is linked to as well.
+      hints: this.maintenance.linkInfos(),
     }, true);
     // Hole punching: open our NAT toward the requester first (primers that expire on the way),
     // answer, and let the requester's handshakes come first (it sends when it has our answer).
@@ -110,6 +113,7 @@ export class ConnectToMe {
     if (req.via != null && req.via !== msg.src) node.sendVia(req.via, { ...reply });
     const conn = node.connect(req.sender.publicKey, req.sender.endpoints, PUNCH_HOLD_MS);
     if (!conn) return;
+    learnNat(conn, req.sender);
     if (!conn.up) this.#awaitLink(conn.address, reply);
     if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
     if (req.purpose === ConnectPurpose.Shortcut) conn.remoteShortcut = true;
@@ -145,10 +149,17 @@ export class ConnectToMe {
     if (!pending) return;
     this.#pending.delete(reply.token);
     const conn = node.connect(reply.sender.publicKey, reply.sender.endpoints);
+    if (conn) learnNat(conn, reply.sender);
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
     if (conn && pending.purpose === ConnectPurpose.Shortcut) conn.wantShortcut = true;
     if (pending.purpose === ConnectPurpose.Near) this.maintenance.joined();
-    node.relays.learnLinks(msg.src, reply.hints.map((h) => addressOfKey(h.publicKey)));
+    node.relays.learnLinks(msg.src, reply.hints.map((h) => addressOfKey(h.publicKey)), reply.hints);
     this.maintenance.consider(reply.hints);
   }
+}
+
+/** The other side's word on its NAT, from its introduction in a Connect-To-Me. */
+function learnNat(conn: Connection, sender: NodeInfo): void {
+  conn.remoteBehindNat = sender.behindNat === true;
+  conn.natKnown = true;
 }

@@ -29,8 +29,10 @@ export class Connection {
   remoteNearAt = -Infinity;
   /** The peer's latest neighbour list (addresses), and when it came: relays go through it. */
   heardNear: OverlayAddress[] = [];
-  /** The peer said (in its Neighbours) that it is behind a NAT. */
+  /** The peer said (in its Neighbours or a Connect-To-Me) that it is behind a NAT. */
   remoteBehindNat = false;
+  /** The peer has told us whether it is behind a NAT (`remoteBehindNat` is its word). */
+  natKnown = false;
   heardNearAt = -Infinity;
   /** When we closed it (it lingers a moment for messages in flight); Infinity while open. */
   closingSince = Infinity;

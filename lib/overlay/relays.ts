@@ -1,6 +1,7 @@
 import type { OverlayAddress } from "./address.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
+import type { NodeInfo } from "./node_info.ts";
 
 /** Knobs of relayed connections. Durations in milliseconds. */
 export interface RelayTuning {
@@ -12,11 +13,14 @@ export interface RelayTuning {
   retryDirectMs: number;
 }
 
-/** Defaults: a direct link is tried again every minute. */
+/**
+ * Defaults: a direct link is tried again every 30 s, within the 35 s that a target's word on its
+ * links stays fresh (each retry refreshes it), so a relay it vouches for does not lapse between.
+ */
 export const DEFAULT_RELAY_TUNING: RelayTuning = {
   maxRelays: 16,
   listFreshMs: 35_000,
-  retryDirectMs: 60_000,
+  retryDirectMs: 30_000,
 };
 
 /** Targets whose own link lists are remembered, at most. */
@@ -53,14 +57,43 @@ export interface RelayHost {
 export class Relays {
   readonly #relays = new Map<OverlayAddress, Relay>();
   /** Nodes a target told us it is linked to (its Connect-To-Me answer's hints), and when. */
-  readonly #linkedTo = new Map<OverlayAddress, { list: Set<OverlayAddress>; at: number }>();
+  readonly #linkedTo = new Map<
+    OverlayAddress,
+    { list: Set<OverlayAddress>; open: NodeInfo[]; at: number }
+  >();
 
   constructor(private readonly host: RelayHost, readonly tuning: RelayTuning) {}
 
-  /** `target` said (in a Connect-To-Me answer) that it is linked to `list`. Bounded. */
-  learnLinks(target: OverlayAddress, list: readonly OverlayAddress[]): void {
+  /**
+   * `target` said (in a Connect-To-Me answer) that it is linked to the nodes of `hints`, at
+   * addresses `list`. Bounded.
+   */
+  learnLinks(
+    target: OverlayAddress,
+    list: readonly OverlayAddress[],
+    hints: readonly NodeInfo[] = [],
+  ): void {
     if (this.#linkedTo.size >= MAX_LEARNED_TARGETS) this.#linkedTo.clear();
-    this.#linkedTo.set(target, { list: new Set(list), at: this.host.now() });
+    const open = hints.filter((h) => !h.behindNat);
+    this.#linkedTo.set(target, { list: new Set(list), open, at: this.host.now() });
+  }
+
+  /**
+   * A node that `target` recently said it is linked to and that is not behind a NAT, which we
+   * are not linked to yet: linking to it makes a common neighbour to relay through when none
+   * vouches for `target` (a node behind a port-restricted NAT linked only to others like it,
+   * next to one behind a symmetric NAT linked only to public nodes). Null when there is none.
+   */
+  introducer(target: OverlayAddress, isLinked: (info: NodeInfo) => boolean): NodeInfo | null {
+    const told = this.#linkedTo.get(target);
+    if (!told || this.host.now() - told.at > this.tuning.listFreshMs) return null;
+    return told.open.find((h) => !isLinked(h)) ?? null;
+  }
+
+  /** True when `conn` carries a relay. */
+  isVia(conn: Connection): boolean {
+    for (const r of this.#relays.values()) if (r.via === conn) return true;
+    return false;
   }
 
   /** Relayed neighbours. */

@@ -3,7 +3,7 @@ import { addressOfKey } from "./address.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
 import type { NodeInfo } from "./node_info.ts";
-import { encodeNeighbours } from "./node_list.ts";
+import { encodeNeighbours, MAX_LIST_NODES } from "./node_list.ts";
 import { OverlayKind } from "./overlay_message.ts";
 import type { OverlayNode } from "./overlay_node.ts";
 import { clockwiseDistance, nearestOnEachSide, type NearSides } from "./ring.ts";
@@ -114,8 +114,27 @@ export class RingMaintenance {
     return [...this.#near].map((c) => ({
       publicKey: c.peer.publicKey,
       endpoints: c.peer.endpoint ? [c.peer.endpoint] : [],
-      ...(c.remoteBehindNat || c.heardNearAt === -Infinity ? { behindNat: true } : {}),
+      ...(c.remoteBehindNat || !c.natKnown ? { behindNat: true } : {}),
     }));
+  }
+
+  /**
+   * Node infos of our near neighbours, then of our other direct links, at most a node list's
+   * worth (the hints of a Connect-To-Me answer: candidates for the requester's near set, and
+   * the nodes it may relay to us through).
+   */
+  linkInfos(): NodeInfo[] {
+    const out = this.nearInfos();
+    for (const c of this.node.conns.values()) {
+      if (out.length >= MAX_LIST_NODES) break;
+      if (!c.up || this.#near.has(c) || !c.peer.endpoint) continue;
+      out.push({
+        publicKey: c.peer.publicKey,
+        endpoints: [c.peer.endpoint],
+        ...(c.remoteBehindNat || !c.natKnown ? { behindNat: true } : {}),
+      });
+    }
+    return out;
   }
 
   /** A link came up. */
@@ -195,7 +214,7 @@ export class RingMaintenance {
       // No direct link yet (NATs that no punching gets through?): a ring neighbour is relayed
       // meanwhile; the relay goes when the link comes up.
       if (waited > RELAY_AFTER_MS && this.#joined && this.#wouldBeNear(conn.address)) {
-        node.relays.offer(conn.address);
+        if (!node.relays.offer(conn.address)) this.#linkIntroducer(conn.address);
       }
       if (waited > t.connectTimeoutMs) node.disconnect(conn, false);
     }
@@ -223,6 +242,23 @@ export class RingMaintenance {
       if (!this.#hasLeaf()) this.#probeBootstrap();
     }
     this.#trim(now);
+  }
+
+  /**
+   * No common neighbour vouches for relaying to `target`: link to a node without a NAT that the
+   * target says it is linked to, which then can relay (it stays while it carries the relay).
+   */
+  #linkIntroducer(target: OverlayAddress): void {
+    const node = this.node;
+    const h = node.relays.introducer(target, (info) => node.conns.has(info.publicKey.toBase64()));
+    if (!h) {
+      // We may not have heard the target's links at all (it asked us; we answered): ask it.
+      this.#askThroughOverlay(target);
+      return;
+    }
+    if (this.#newThisRound < MAX_NEW_NEAR_PER_ROUND && node.connect(h.publicKey, h.endpoints)) {
+      this.#newThisRound++;
+    }
   }
 
   /**
@@ -332,7 +368,7 @@ export class RingMaintenance {
       const leafDone = conn.wantLeaf && inRing;
       if (leafDone) conn.wantLeaf = false;
       const wanted = this.#near.has(conn) || conn.wantFar || conn.remoteFar || conn.wantLeaf ||
-        conn.wantFixed || conn.wantShortcut || conn.remoteShortcut;
+        conn.wantFixed || conn.wantShortcut || conn.remoteShortcut || node.relays.isVia(conn);
       if (!conn.up || wanted) continue;
       if (now - conn.remoteNearAt < t.remoteNearHoldMs) continue;
       if (!leafDone && now - conn.since < t.unneededGraceMs) continue;
