@@ -96,9 +96,10 @@ export class ConnectToMe {
       purpose: req.purpose,
       token: req.token,
       sender: node.selfInfo(),
-      // Our near set, then our other direct links: a requester that cannot link to us (NATs
-      // that no punching gets through) relays through one it is linked to as well.
-      hints: this.maintenance.linkInfos(),
+      hints: this.maintenance.nearInfos(),
+      // A requester that cannot link to us (NATs that no punching gets through) relays through
+      // one of our links that it is linked to as well, or links to one without a NAT for that.
+      links: this.maintenance.otherLinkInfos(),
     }, true);
     // Hole punching: open our NAT toward the requester first (primers that expire on the way),
     // answer, and let the requester's handshakes come first (it sends when it has our answer).
@@ -153,7 +154,8 @@ export class ConnectToMe {
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
     if (conn && pending.purpose === ConnectPurpose.Shortcut) conn.wantShortcut = true;
     if (pending.purpose === ConnectPurpose.Near) this.maintenance.joined();
-    node.relays.learnLinks(msg.src, reply.hints.map((h) => addressOfKey(h.publicKey)), reply.hints);
+    const linked = [...reply.hints, ...reply.links ?? []];
+    node.relays.learnLinks(msg.src, linked.map((h) => addressOfKey(h.publicKey)), linked);
     this.maintenance.consider(reply.hints);
   }
 }

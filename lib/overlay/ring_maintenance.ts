@@ -3,7 +3,7 @@ import { addressOfKey } from "./address.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
 import type { NodeInfo } from "./node_info.ts";
-import { encodeNeighbours, MAX_LIST_NODES } from "./node_list.ts";
+import { encodeNeighbours } from "./node_list.ts";
 import { OverlayKind } from "./overlay_message.ts";
 import type { OverlayNode } from "./overlay_node.ts";
 import { clockwiseDistance, nearestOnEachSide, type NearSides } from "./ring.ts";
@@ -21,6 +21,8 @@ export const SETTLE_MS = 2_000;
 const MAX_ASKED = 64;
 /** Least time between two near checks that a nearer link prompted. */
 const NEAR_RECHECK_MIN_MS = 2_000;
+/** Direct links named in a Connect-To-Me answer besides the near set (see `otherLinkInfos`). */
+const OTHER_LINKS_NAMED = 8;
 
 /**
  * Keeps a node's place in the ring: joins through the bootstrap nodes, keeps the nearest
@@ -118,15 +120,11 @@ export class RingMaintenance {
     }));
   }
 
-  /**
-   * Node infos of our near neighbours, then of our other direct links, at most a node list's
-   * worth (the hints of a Connect-To-Me answer: candidates for the requester's near set, and
-   * the nodes it may relay to us through).
-   */
-  linkInfos(): NodeInfo[] {
-    const out = this.nearInfos();
+  /** Node infos of up to `max` of our direct links outside the near set. */
+  otherLinkInfos(max = OTHER_LINKS_NAMED): NodeInfo[] {
+    const out: NodeInfo[] = [];
     for (const c of this.node.conns.values()) {
-      if (out.length >= MAX_LIST_NODES) break;
+      if (out.length >= max) break;
       if (!c.up || this.#near.has(c) || !c.peer.endpoint) continue;
       out.push({
         publicKey: c.peer.publicKey,

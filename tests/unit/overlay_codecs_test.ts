@@ -54,6 +54,15 @@ Deno.test("Connect-To-Me bodies carry purpose, token, sender and hints", () => {
   const back = decodeConnectBody(encodeConnectBody(reply, true), true)!;
   assert.deepEqual(back.hints.map((h) => h.publicKey[0]), [2, 3]);
   assert.equal(decodeConnectBody(new Uint8Array([9, 0, 0, 0, 0]), false), null, "bad purpose");
+  assert.deepEqual(back.links, [], "no second list");
+  const withLinks = decodeConnectBody(
+    encodeConnectBody({ ...reply, links: [{ ...info(4), behindNat: true }] }, true),
+    true,
+  )!;
+  assert.deepEqual(withLinks.hints.map((h) => h.publicKey[0]), [2, 3], "near hints apart");
+  assert.deepEqual(withLinks.links?.map((h) => [h.publicKey[0], h.behindNat]), [[4, true]]);
+  const junk = new Uint8Array([...encodeConnectBody(reply, true), 1, 7]);
+  assert.equal(decodeConnectBody(junk, true), null, "a trailer that is not a whole list");
 });
 
 Deno.test("node lists are bounded and reject truncation", () => {
