@@ -14,6 +14,7 @@
  * Both are skipped with a reason when `chromium` is not installed (Debian's `chromium` package).
  */
 import assert from "node:assert/strict";
+import { exists } from "../helpers/command.ts";
 import type { AgentStatus } from "../../lib/agent/agent_status.ts";
 import type { ConnectionStatus } from "../../lib/overlay/overlay_status.ts";
 import { MetricsServer } from "../../lib/metrics/metrics_server.ts";
@@ -362,13 +363,4 @@ function metricsAgree(metrics: Map<string, number>, status: AgentStatus): boolea
     kinds.every((k) => metrics.get(k) === count(/kind="([a-z]+)"/.exec(k)?.[1] ?? "")) &&
     sum(kinds) === status.connections.length &&
     sum(named("ipop_peers{")) === status.peers.length;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -198,3 +198,13 @@ export async function pollUntil(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** True when `path` exists (a link counts, whatever it points to). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,6 +8,7 @@
  * port is bound first), so nothing here needs root or touches the host's interfaces.
  */
 import assert from "node:assert/strict";
+import { exists } from "../helpers/command.ts";
 import dgram from "node:dgram";
 import { encodeKey } from "../../lib/identity/key_text.ts";
 
@@ -398,12 +399,3 @@ Deno.test("cli config errors: a UDP listen port or a metrics port in use is one 
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
