@@ -108,16 +108,10 @@ export class RingMaintenance {
   }
 
   /**
-   * Node infos of our near neighbours. A neighbour that has not sent us its Neighbours yet (it
-   * just linked) is flagged as behind a NAT: we do not know, and a node told "public" would send
-   * it a handshake first, whose early arrival makes the neighbour's NAT remap its port for good.
+   * Node infos of our near neighbours (see `infoOf`).
    */
   nearInfos(): NodeInfo[] {
-    return [...this.#near].map((c) => ({
-      publicKey: c.peer.publicKey,
-      endpoints: c.peer.endpoint ? [c.peer.endpoint] : [],
-      ...(c.remoteBehindNat || !c.natKnown ? { behindNat: true } : {}),
-    }));
+    return [...this.#near].map(infoOf);
   }
 
   /** Node infos of up to `max` of our direct links outside the near set. */
@@ -125,12 +119,7 @@ export class RingMaintenance {
     const out: NodeInfo[] = [];
     for (const c of this.node.conns.values()) {
       if (out.length >= max) break;
-      if (!c.up || this.#near.has(c) || !c.peer.endpoint) continue;
-      out.push({
-        publicKey: c.peer.publicKey,
-        endpoints: [c.peer.endpoint],
-        ...(c.remoteBehindNat || !c.natKnown ? { behindNat: true } : {}),
-      });
+      if (c.up && !this.#near.has(c) && c.peer.endpoint) out.push(infoOf(c));
     }
     return out;
   }
@@ -373,6 +362,19 @@ export class RingMaintenance {
       node.disconnect(conn, true);
     }
   }
+}
+
+/**
+ * How we introduce the node at the other end of `conn`: its key, where we see it, and "behind a
+ * NAT" unless it told us otherwise (a node told "public" would send it a first handshake, whose
+ * early arrival makes a NAT remap the node's port).
+ */
+function infoOf(c: Connection): NodeInfo {
+  return {
+    publicKey: c.peer.publicKey,
+    endpoints: c.peer.endpoint ? [c.peer.endpoint] : [],
+    ...(c.remoteBehindNat || !c.natKnown ? { behindNat: true } : {}),
+  };
 }
 
 /**
