@@ -235,11 +235,7 @@ export class Handshaker {
     }
     const sentThere = (peer.endpoint !== null && sameEndpoint(peer.endpoint, from)) ||
       peer.candidates.some((e) => sameEndpoint(e, from));
-    if (!sentThere) {
-      this.forget(peer);
-      return false;
-    }
-    if (compareBytes(this.#host.identity.publicKey, peer.publicKey) < 0) return true;
+    if (sentThere && compareBytes(this.#host.identity.publicKey, peer.publicKey) < 0) return true;
     this.forget(peer);
     return false;
   }

@@ -154,8 +154,7 @@ export class ConnectToMe {
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
     if (conn && pending.purpose === ConnectPurpose.Shortcut) conn.wantShortcut = true;
     if (pending.purpose === ConnectPurpose.Near) this.maintenance.joined();
-    const linked = [...reply.hints, ...reply.links ?? []];
-    node.relays.learnLinks(msg.src, linked.map((h) => addressOfKey(h.publicKey)), linked);
+    node.relays.learnLinks(msg.src, [...reply.hints, ...reply.links ?? []]);
     this.maintenance.consider(reply.hints);
   }
 }
@@ -163,5 +162,4 @@ export class ConnectToMe {
 /** The other side's word on its NAT, from its introduction in a Connect-To-Me. */
 function learnNat(conn: Connection, sender: NodeInfo): void {
   conn.remoteBehindNat = sender.behindNat === true;
-  conn.natKnown = true;
 }

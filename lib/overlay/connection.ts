@@ -29,10 +29,11 @@ export class Connection {
   remoteNearAt = -Infinity;
   /** The peer's latest neighbour list (addresses), and when it came: relays go through it. */
   heardNear: OverlayAddress[] = [];
-  /** The peer said (in its Neighbours or a Connect-To-Me) that it is behind a NAT. */
-  remoteBehindNat = false;
-  /** The peer has told us whether it is behind a NAT (`remoteBehindNat` is its word). */
-  natKnown = false;
+  /**
+   * Whether the peer said (in its Neighbours or a Connect-To-Me) that it is behind a NAT; null
+   * until it has told us.
+   */
+  remoteBehindNat: boolean | null = null;
   heardNearAt = -Infinity;
   /** When we closed it (it lingers a moment for messages in flight); Infinity while open. */
   closingSince = Infinity;

@@ -421,7 +421,6 @@ export class OverlayNode {
         const fromNeighbour = msg.kind === OverlayKind.Neighbours;
         if (fromNeighbour) conn.remoteNearAt = this.now();
         conn.remoteBehindNat = heard.senderBehindNat;
-        conn.natKnown = true;
         return this.#maintenance.heardNeighbours(conn, heard.list, fromNeighbour);
       }
       case OverlayKind.Leave:

@@ -1,4 +1,4 @@
-import type { OverlayAddress } from "./address.ts";
+import { addressOfKey, type OverlayAddress } from "./address.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
 import type { NodeInfo } from "./node_info.ts";
@@ -64,18 +64,12 @@ export class Relays {
 
   constructor(private readonly host: RelayHost, readonly tuning: RelayTuning) {}
 
-  /**
-   * `target` said (in a Connect-To-Me answer) that it is linked to the nodes of `hints`, at
-   * addresses `list`. Bounded.
-   */
-  learnLinks(
-    target: OverlayAddress,
-    list: readonly OverlayAddress[],
-    hints: readonly NodeInfo[] = [],
-  ): void {
+  /** `target` said (in a Connect-To-Me answer) that it is linked to the nodes `links`. Bounded. */
+  learnLinks(target: OverlayAddress, links: readonly NodeInfo[]): void {
     if (this.#linkedTo.size >= MAX_LEARNED_TARGETS) this.#linkedTo.clear();
-    const open = hints.filter((h) => !h.behindNat);
-    this.#linkedTo.set(target, { list: new Set(list), open, at: this.host.now() });
+    const list = new Set(links.map((h) => addressOfKey(h.publicKey)));
+    const open = links.filter((h) => !h.behindNat);
+    this.#linkedTo.set(target, { list, open, at: this.host.now() });
   }
 
   /**

@@ -373,7 +373,7 @@ function infoOf(c: Connection): NodeInfo {
   return {
     publicKey: c.peer.publicKey,
     endpoints: c.peer.endpoint ? [c.peer.endpoint] : [],
-    ...(c.remoteBehindNat || !c.natKnown ? { behindNat: true } : {}),
+    ...(c.remoteBehindNat !== false ? { behindNat: true } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * node to link to when none may (a public node the target says it is linked to).
  */
 import assert from "node:assert/strict";
+import { addressOfKey } from "../../lib/overlay/address.ts";
 import { Connection } from "../../lib/overlay/connection.ts";
 import type { NodeInfo } from "../../lib/overlay/node_info.ts";
 import { DEFAULT_RELAY_TUNING, Relays } from "../../lib/overlay/relays.ts";
@@ -17,7 +18,8 @@ const info = (n: number, behindNat = false): NodeInfo => ({
 
 function upConnection(n: number): Connection {
   const key = new Uint8Array(32).fill(n);
-  const c = new Connection(new Peer(key, key.toBase64(), new Uint8Array(32), null), BigInt(n), 0);
+  const peer = new Peer(key, key.toBase64(), new Uint8Array(32), null);
+  const c = new Connection(peer, addressOfKey(key), 0);
   c.up = true;
   return c;
 }
@@ -41,7 +43,7 @@ Deno.test("relays: a target's own list of links vouches for a common neighbour, 
   const c5 = upConnection(5);
   conns.set("5", c5);
   assert.equal(relays.offer(TARGET), false, "nobody vouches yet");
-  relays.learnLinks(TARGET, [5n], [info(5)]);
+  relays.learnLinks(TARGET, [info(5)]);
   assert.equal(relays.offer(TARGET), true);
   assert.equal([...relays.entries()][0]!.via, c5);
   assert.equal(relays.isVia(c5), true, "a connection that carries a relay is not trimmed");
@@ -54,7 +56,7 @@ Deno.test("relays: a target's own list of links vouches for a common neighbour, 
 Deno.test("relays: with no common neighbour, the introducer is a linked-to node without a NAT", () => {
   const { clock, relays } = setup();
   assert.equal(relays.introducer(TARGET, () => false), null, "nothing heard from the target");
-  relays.learnLinks(TARGET, [1n, 2n, 3n], [info(1, true), info(2), info(3)]);
+  relays.learnLinks(TARGET, [info(1, true), info(2), info(3)]);
   const linked = new Set([2]);
   const h = relays.introducer(TARGET, (i) => linked.has(i.publicKey[0]!));
   assert.equal(h?.publicKey[0], 3, "skips NATed nodes and those we are linked to already");
