@@ -33,6 +33,9 @@ export type LinkPacketHandler = (peer: Peer, packet: Uint8Array) => void;
 /** Receives overlay messages (a view valid only during the call) from an authenticated peer. */
 export type OverlayMessageHandler = (peer: Peer, message: Uint8Array) => void;
 
+/** The payload of a keepalive (sealing never writes into an empty payload's buffer). */
+const KEEPALIVE = new Uint8Array(0);
+
 /** A session found by its local index. */
 interface IndexEntry {
   peer: Peer;
@@ -403,7 +406,7 @@ export class LinkLayer {
     if (!session || !peer.endpoint) return;
     if (peer.pending.length === 0 && session.isInitiator) {
       // An empty message (a keepalive) confirms the session to the responder.
-      this.#seal(peer, session, new Uint8Array(0), now, MessageType.Data);
+      this.#seal(peer, session, KEEPALIVE, now, MessageType.Data);
       return;
     }
     for (const p of peer.pending.splice(0)) this.#seal(peer, session, p.payload, now, p.type);
@@ -434,12 +437,17 @@ export class LinkLayer {
       if (!session || this.#needsRekey(session, now)) {
         this.#handshaker.initiate(peer);
       } else if (now - peer.lastSentAt >= this.tuning.keepaliveIntervalMs) {
-        this.#seal(peer, session, new Uint8Array(0), now, MessageType.Data);
+        this.#seal(peer, session, KEEPALIVE, now, MessageType.Data);
       }
     }
   }
 
   #expireSessions(peer: Peer, now: number): void {
+    // Runs for every peer every tick: the common case (nothing expired) allocates nothing.
+    const oldest = now - REJECT_AFTER_TIME_MS;
+    if (!expired(peer.previous, oldest) && !expired(peer.current, oldest)) {
+      if (!expired(peer.next, oldest)) return;
+    }
     const wasUp = peer.current !== null;
     for (const s of peer.removeSessions((s) => s.age(now) >= REJECT_AFTER_TIME_MS)) {
       this.#bySession.delete(s.localIndex);
@@ -451,6 +459,11 @@ export class LinkLayer {
     for (const s of peer.removeSessions(() => true)) this.#bySession.delete(s.localIndex);
     peer.lastReceivedAt = -Infinity;
   }
+}
+
+/** True when `s` exists and was made at or before `oldest` (clock time, ms). */
+function expired(s: Session | null, oldest: number): boolean {
+  return s !== null && s.createdAt <= oldest;
 }
 
 /** `endpoints` without repeats, in order. */

@@ -1,6 +1,11 @@
 import { addressOfKey, type OverlayAddress } from "./address.ts";
 import type { Connection } from "./connection.ts";
-import { ConnectPurpose, decodeConnectBody, encodeConnectBody } from "./ctm_body.ts";
+import {
+  type ConnectBody,
+  ConnectPurpose,
+  decodeConnectBody,
+  encodeConnectBody,
+} from "./ctm_body.ts";
 import {
   FLAG_NEAREST,
   FLAG_NOT_TO_SOURCE,
@@ -17,8 +22,28 @@ import type { RingMaintenance } from "./ring_maintenance.ts";
  */
 export const PUNCH_HOLD_MS = 1_000;
 
+/** Requests kept while this node is still joining. */
+export const MAX_DEFERRED_REQUESTS = 16;
+
 /** Answers kept for links still coming up (a burst of joins at one node). */
 export const MAX_ANSWERS_AWAITING_LINK = 64;
+
+/**
+ * How long an answer sent the direct way waits for its link before it is routed after all (the
+ * requester said it is public but our handshakes do not reach it).
+ */
+export const DIRECT_REPLY_WAIT_MS = 2_000;
+
+/**
+ * An answer kept for the link to its requester: when it was kept, the requester's first hop
+ * (`via`), and whether it was routed already.
+ */
+interface AwaitingAnswer {
+  msg: OverlayMessage;
+  at: number;
+  via: OverlayAddress | null;
+  routed: boolean;
+}
 
 interface PendingRequest {
   purpose: ConnectPurpose;
@@ -34,11 +59,14 @@ interface PendingRequest {
 export class ConnectToMe {
   readonly #pending = new Map<number, PendingRequest>();
   /**
-   * Answers waiting for the link to their requester. The answer is routed at once, but greedy
-   * routing may end here: we are the node nearest the requester (that is why it asked us), and
-   * until our link to it is up we know no way to it. Then the answer goes over that link.
+   * Answers waiting for the link to their requester: answers sent the direct way, and routed
+   * answers that greedy routing may have brought back here (we are the node nearest the
+   * requester, which is why it asked us, and until our link to it is up we know no way to it).
+   * Either way the answer goes over the link when it comes up.
    */
-  readonly #awaitingLink = new Map<OverlayAddress, { msg: OverlayMessage; at: number }>();
+  readonly #awaitingLink = new Map<OverlayAddress, AwaitingAnswer>();
+  /** Requests for others that reached us while we were still joining (see `answer`). */
+  readonly #deferred: { msg: OverlayMessage; at: number }[] = [];
 
   constructor(
     private readonly node: OverlayNode,
@@ -87,38 +115,86 @@ export class ConnectToMe {
     return n;
   }
 
-  /** A request delivered here: answer it and link to the requester. */
+  /**
+   * A request delivered here: answer it and link to the requester.
+   *
+   * A requester that says it has no NAT in front of it can take our handshake first: we link
+   * to it at once and send the answer over the new link (one hop, instead of routing it back
+   * over the ~log N hops the request took). Otherwise (see `#answerThroughOverlay`) the answer is
+   * routed and the requester's handshakes come first.
+   */
   answer(msg: OverlayMessage): void {
     const node = this.node;
     const req = decodeConnectBody(msg.body, false);
     if (!req || addressOfKey(req.sender.publicKey) !== msg.src) return void node.stats.dropped++;
-    const body = encodeConnectBody({
+    // A node still joining is not in the ring: it would answer with no neighbours worth the
+    // name, and two joiners that bootstrap from each other would make a ring of their own. It
+    // keeps the request and routes it on once it has joined (see `maintain`).
+    if (!this.maintenance.isJoined) return this.#defer(msg);
+    const reply = node.message(OverlayKind.ConnectReply, msg.src, 0, this.#replyBody(req));
+    const direct = req.sender.behindNat !== true && req.sender.endpoints.length > 0;
+    if (!direct) return this.#answerThroughOverlay(req, reply);
+    const conn = node.connect(req.sender.publicKey, req.sender.endpoints);
+    if (!conn) return this.#answerThroughOverlay(req, reply);
+    this.#noteRequest(conn, req);
+    if (conn.up) return this.#sendOverLink(conn, reply);
+    // Routed after all if the link does not come up soon (see `maintain`).
+    if (!this.#awaitLink(conn.address, reply, req.via ?? null, false)) {
+      this.#routeReply(req.via ?? null, reply);
+    }
+  }
+
+  /**
+   * The answer for a requester behind a NAT. Hole punching: open our NAT toward the requester
+   * first (primers that expire on the way), route the answer, and let the requester's handshakes
+   * come first (it sends when it has our answer). A node known to be public has no NAT to open,
+   * and its primers would not expire on the way: one hop from the requester's NAT, they reach
+   * it, and that early arrival makes the NAT remap the requester's port toward us (and, as its
+   * newest mapping, toward later peers too).
+   */
+  #answerThroughOverlay(req: ConnectBody, reply: OverlayMessage): void {
+    const node = this.node;
+    if (!this.maintenance.knownPublic) node.links.prime(req.sender.endpoints);
+    this.#routeReply(req.via ?? null, reply);
+    const conn = node.connect(req.sender.publicKey, req.sender.endpoints, PUNCH_HOLD_MS);
+    if (!conn) return;
+    this.#noteRequest(conn, req);
+    if (!conn.up) this.#awaitLink(conn.address, reply, null, true);
+  }
+
+  #replyBody(req: ConnectBody): Uint8Array {
+    return encodeConnectBody({
       purpose: req.purpose,
       token: req.token,
-      sender: node.selfInfo(),
+      sender: this.node.selfInfo(),
       hints: this.maintenance.nearInfos(),
       // A requester that cannot link to us (NATs that no punching gets through) relays through
       // one of our links that it is linked to as well, or links to one without a NAT for that.
       links: this.maintenance.otherLinkInfos(),
     }, true);
-    // Hole punching: open our NAT toward the requester first (primers that expire on the way),
-    // answer, and let the requester's handshakes come first (it sends when it has our answer).
-    // A node known to be public has no NAT to open, and its primers would not expire on the
-    // way: one hop from the requester's NAT, they reach it, and that early arrival makes the NAT
-    // remap the requester's port toward us (and, as its newest mapping, toward later peers too).
-    if (!this.maintenance.knownPublic) node.links.prime(req.sender.endpoints);
-    const reply = node.message(OverlayKind.ConnectReply, msg.src, 0, body);
-    node.route({ ...reply });
-    // The requester may not be reachable by routing yet (behind a NAT, not linked to its
-    // neighbours): its first hop is linked to it.
-    if (req.via != null && req.via !== msg.src) node.sendVia(req.via, { ...reply });
-    const conn = node.connect(req.sender.publicKey, req.sender.endpoints, PUNCH_HOLD_MS);
-    if (!conn) return;
+  }
+
+  /**
+   * Routes the answer to the requester and, since it may not be reachable by routing yet
+   * (behind a NAT, not linked to its neighbours), through its first hop, which is linked to it.
+   */
+  #routeReply(via: OverlayAddress | null, reply: OverlayMessage): void {
+    this.node.route({ ...reply });
+    if (via !== null && via !== reply.dst) this.node.sendVia(via, { ...reply });
+  }
+
+  /** What the request tells about the link to the requester. */
+  #noteRequest(conn: Connection, req: ConnectBody): void {
     learnNat(conn, req.sender);
-    if (!conn.up) this.#awaitLink(conn.address, reply);
     if (req.purpose === ConnectPurpose.Far) conn.remoteFar = true;
     if (req.purpose === ConnectPurpose.Shortcut) conn.remoteShortcut = true;
-    if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = node.now();
+    if (req.purpose === ConnectPurpose.Near) conn.remoteNearAt = this.node.now();
+    this.maintenance.classify(conn);
+  }
+
+  #sendOverLink(conn: Connection, reply: OverlayMessage): void {
+    reply.hops = 1;
+    this.node.transmit(conn, reply);
   }
 
   /** A link came up: send the answers that were waiting for it over it. */
@@ -126,17 +202,50 @@ export class ConnectToMe {
     const waiting = this.#awaitingLink.get(conn.address);
     if (!waiting) return;
     this.#awaitingLink.delete(conn.address);
-    waiting.msg.hops = 1;
-    this.node.transmit(conn, waiting.msg);
+    this.#sendOverLink(conn, waiting.msg);
   }
 
-  #awaitLink(address: OverlayAddress, msg: OverlayMessage): void {
+  /**
+   * Called each maintenance round: answers kept only for a link that has not come up within
+   * `DIRECT_REPLY_WAIT_MS` are routed after all (the requester was not reachable directly).
+   */
+  maintain(): void {
+    const now = this.node.now();
+    if (this.#deferred.length > 0 && this.maintenance.isJoined) {
+      for (const d of this.#deferred.splice(0)) {
+        if (now - d.at < this.node.tuning.connectTimeoutMs) this.node.route(d.msg);
+      }
+    }
+    for (const w of this.#awaitingLink.values()) {
+      if (w.routed || now - w.at < DIRECT_REPLY_WAIT_MS) continue;
+      w.routed = true;
+      this.#routeReply(w.via, w.msg);
+    }
+  }
+
+  /** Keeps a request that reached us before we joined (bounded: the oldest goes first). */
+  #defer(msg: OverlayMessage): void {
+    if (this.#deferred.length >= MAX_DEFERRED_REQUESTS) {
+      this.#deferred.shift();
+      this.node.stats.dropped++;
+    }
+    this.#deferred.push({ msg, at: this.node.now() });
+  }
+
+  /** Keeps `msg` for the link to `address`; false when there is no room. */
+  #awaitLink(
+    address: OverlayAddress,
+    msg: OverlayMessage,
+    via: OverlayAddress | null,
+    routed: boolean,
+  ): boolean {
     const now = this.node.now();
     for (const [a, w] of this.#awaitingLink) {
       if (now - w.at > this.node.tuning.connectTimeoutMs) this.#awaitingLink.delete(a);
     }
-    if (this.#awaitingLink.size >= MAX_ANSWERS_AWAITING_LINK) return;
-    this.#awaitingLink.set(address, { msg, at: now });
+    if (this.#awaitingLink.size >= MAX_ANSWERS_AWAITING_LINK) return false;
+    this.#awaitingLink.set(address, { msg, at: now, via, routed });
+    return true;
   }
 
   /** An answer delivered here: link to the answerer and consider its neighbours. */
@@ -153,6 +262,7 @@ export class ConnectToMe {
     if (conn) learnNat(conn, reply.sender);
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
     if (conn && pending.purpose === ConnectPurpose.Shortcut) conn.wantShortcut = true;
+    if (conn) this.maintenance.classify(conn);
     if (pending.purpose === ConnectPurpose.Near) this.maintenance.joined();
     node.relays.learnLinks(msg.src, [...reply.hints, ...reply.links ?? []]);
     this.maintenance.consider(reply.hints);

@@ -1,4 +1,4 @@
-import { addressFromBytes, addressToBytes, type OverlayAddress } from "./address.ts";
+import { addressFromBytes, type OverlayAddress, writeAddress } from "./address.ts";
 
 /**
  * Overlay messages, carried in link data messages of type 5 (so already authenticated and
@@ -107,8 +107,8 @@ export function encodeOverlayMessage(m: OverlayMessage): Uint8Array {
   out[1] = m.flags;
   out[2] = m.hops;
   out[3] = m.ttl;
-  out.set(addressToBytes(m.src), 4);
-  out.set(addressToBytes(m.dst), 24);
+  writeAddress(out, 4, m.src);
+  writeAddress(out, 24, m.dst);
   out.set(m.body, OVERLAY_HEADER_BYTES);
   return out;
 }

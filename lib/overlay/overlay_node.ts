@@ -560,6 +560,7 @@ export class OverlayNode {
       this.#refreshSuspects();
       this.#maintenance.run();
       this.shortcuts.maintain();
+      this.#ctm.maintain();
       const relayed = this.relays.size;
       this.relays.maintain(this.#directAddresses());
       if (relayed > 0 || this.relays.size > 0) this.#rebuildRoutes();

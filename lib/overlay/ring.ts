@@ -9,6 +9,9 @@ import { type OverlayAddress, RING_SIZE } from "./address.ts";
 const HALF_RING = RING_SIZE >> 1n;
 
 function mod(x: bigint): bigint {
+  // Differences of two addresses lie in (-2^160, 2^160): no division needed for those.
+  if (x >= 0n) return x < RING_SIZE ? x : x % RING_SIZE;
+  if (x > -RING_SIZE) return x + RING_SIZE;
   const r = x % RING_SIZE;
   return r < 0n ? r + RING_SIZE : r;
 }

@@ -314,7 +314,12 @@ export class RingMaintenance {
     }
     this.#near = near;
     this.estimatedSize = estimateNetworkSize(node.address, sides);
-    for (const c of node.conns.values()) c.kind = this.#kindOf(c);
+    for (const c of node.conns.values()) this.classify(c);
+  }
+
+  /** Sets `c.kind` from what it is wanted for now (a Connect-To-Me answer may have changed it). */
+  classify(c: Connection): void {
+    c.kind = this.#kindOf(c);
   }
 
   #kindOf(c: Connection): Connection["kind"] {

@@ -16,12 +16,11 @@ export class EndpointSyntaxError extends Error {
   override name = "EndpointSyntaxError";
 }
 
-const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const IPV4_SCRATCH = new Uint8Array(4);
 
 /** True when `text` is a dotted-quad IPv4 address. */
 export function isIpv4(text: string): boolean {
-  const m = IPV4_RE.exec(text);
-  return m !== null && m.slice(1).every((part) => Number(part) <= 255);
+  return writeIpv4(IPV4_SCRATCH, 0, text);
 }
 
 /** True when `text` looks like an IPv6 address (full validation happens when it is encoded). */
@@ -65,8 +64,33 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 
 /** Parses IPv4 text into 4 bytes, or null. */
 export function parseIpv4(text: string): Uint8Array | null {
-  if (!isIpv4(text)) return null;
-  return Uint8Array.from(text.split(".").map(Number));
+  const out = new Uint8Array(4);
+  return writeIpv4(out, 0, text) ? out : null;
+}
+
+/**
+ * Writes the 4 bytes of IPv4 text into `out` at `offset`; false (nothing written) when `text` is
+ * not a dotted quad. Without a regular expression or an array per call: it runs per datagram.
+ */
+export function writeIpv4(out: Uint8Array, offset: number, text: string): boolean {
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  const bytes = [0, 0, 0, 0];
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // a final "."
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return false;
+    } else if (c === 46 && digits > 0 && part < 4) {
+      bytes[part++] = value;
+      digits = 0;
+      value = 0;
+    } else return false;
+  }
+  if (part !== 4) return false;
+  for (let i = 0; i < 4; i++) out[offset + i] = bytes[i]!;
+  return true;
 }
 
 /** Parses IPv6 text (with `::` and an optional trailing dotted quad) into 16 bytes, or null. */

@@ -1,4 +1,4 @@
-import { type Endpoint, endpoint, parseIpv4, parseIpv6 } from "../transport/endpoint.ts";
+import { type Endpoint, endpoint, parseIpv6, writeIpv4 } from "../transport/endpoint.ts";
 
 /**
  * An endpoint in 19 bytes.
@@ -15,8 +15,11 @@ export const ENDPOINT_BYTES = 19;
 export function encodeEndpoint(ep: Endpoint): Uint8Array {
   const out = new Uint8Array(ENDPOINT_BYTES);
   out[0] = ep.family;
-  const addr = ep.family === 4 ? parseIpv4(ep.host) : parseIpv6(ep.host);
-  if (addr) out.set(addr, 1);
+  if (ep.family === 4) writeIpv4(out, 1, ep.host);
+  else {
+    const addr = parseIpv6(ep.host);
+    if (addr) out.set(addr, 1);
+  }
   out[17] = ep.port >> 8;
   out[18] = ep.port & 0xff;
   return out;
@@ -26,7 +29,10 @@ export function encodeEndpoint(ep: Endpoint): Uint8Array {
 export function decodeEndpoint(bytes: Uint8Array): Endpoint | null {
   if (bytes.length !== ENDPOINT_BYTES) return null;
   const port = (bytes[17]! << 8) | bytes[18]!;
-  if (bytes[0] === 4) return endpoint(Array.from(bytes.subarray(1, 5)).join("."), port);
+  if (bytes[0] === 4) {
+    // Four bytes always make a valid dotted quad: no need to parse it back.
+    return { host: `${bytes[1]}.${bytes[2]}.${bytes[3]}.${bytes[4]}`, port, family: 4 };
+  }
   if (bytes[0] !== 6) return null;
   const words: string[] = [];
   for (let i = 0; i < 8; i++) {

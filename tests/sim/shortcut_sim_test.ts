@@ -154,6 +154,8 @@ Deno.test("sim shortcuts: traffic at the threshold rate links the pair directly 
     assert.ok(formedAt !== null, "no direct link after the threshold rate");
     assert.ok(formedAt - t0 <= FORM_BOUND_MS, `formed after ${formedAt - t0} ms`);
     assert.equal(nodeOf(a).shortcuts.requested, 1, "one request");
+    // The answer comes over the new link, one network latency after it is up.
+    advance(world, 50);
     assert.equal(kindIn(a, b.address), "shortcut", "kind at the requester");
     assert.equal(kindIn(b, a.address), "shortcut", "kind at the destination");
     assert.equal(hopsOf(world, a, b), 1, "a message over the shortcut takes one hop");
