@@ -36,6 +36,7 @@ const USAGE = `Usage: deno run -A bench/sim.ts [options]
   --latency MS --jitter MS --loss P   fake network (default 20, 10, 0)
   --probes N           exact probes after convergence (default 10000)
   --nearest-probes N   nearest probes after convergence (default 1000)
+  --probe-interval MS  virtual ms between two probes after convergence (default ${DEFAULT_SIM_OPTIONS.probeIntervalMs})
   --idle SECONDS       quiet window measuring maintenance traffic (default 30)
   --max-wait SECONDS   give up waiting for a consistent ring after (default 300)
   --node overlay|ideal the real OverlayNode (default) or a cheating 1-hop stand-in
@@ -65,6 +66,7 @@ function main(): void {
       loss: { type: "string" },
       probes: { type: "string" },
       "nearest-probes": { type: "string" },
+      "probe-interval": { type: "string" },
       idle: { type: "string" },
       "max-wait": { type: "string" },
       node: { type: "string" },
@@ -121,6 +123,7 @@ function main(): void {
     lossRate: num("loss", values.loss, d.lossRate),
     probes: num("probes", values.probes, d.probes),
     nearestProbes: num("nearest-probes", values["nearest-probes"], d.nearestProbes),
+    probeIntervalMs: num("probe-interval", values["probe-interval"], d.probeIntervalMs),
     idleMs: num("idle", values.idle, d.idleMs / 1000) * 1000,
     maxConvergeMs: num("max-wait", values["max-wait"], d.maxConvergeMs / 1000) * 1000,
     factory: kind === "ideal" ? idealNodeFactory() : overlayNodeFactory(),

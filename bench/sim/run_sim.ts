@@ -80,7 +80,7 @@ export const DEFAULT_SIM_OPTIONS: Omit<SimOptions, "factory" | "aead" | "x25519"
   lossRate: 0,
   probes: 10_000,
   nearestProbes: 1_000,
-  probeIntervalMs: 1,
+  probeIntervalMs: 0.1,
   probeTimeoutMs: 10_000,
   churnProbesPerMinute: 500,
   checkEveryMs: 1_000,

@@ -67,6 +67,7 @@ export class LinkLayer {
   #onOverlay: OverlayMessageHandler = () => {};
   #onPeerUp: (peer: Peer) => void = () => {};
   #onPeerDown: (peer: Peer) => void = () => {};
+  #onPeerRenewed: (peer: Peer) => void = () => {};
   #tick: TimerHandle | null = null;
   #reflexive: Endpoint[] = [];
   #closed = false;
@@ -144,10 +145,18 @@ export class LinkLayer {
     this.#onOverlay = handler;
   }
 
-  /** Sets the listeners told when a peer's first usable session forms and when it is lost. */
-  onPeerChange(up: (peer: Peer) => void, down: (peer: Peer) => void): void {
+  /**
+   * Sets the listeners told when a peer's first usable session forms, when it is lost, and
+   * (`renewed`) when a later handshake gives an up peer a new session.
+   */
+  onPeerChange(
+    up: (peer: Peer) => void,
+    down: (peer: Peer) => void,
+    renewed: (peer: Peer) => void = () => {},
+  ): void {
     this.#onPeerUp = up;
     this.#onPeerDown = down;
+    this.#onPeerRenewed = renewed;
   }
 
   /**
@@ -398,6 +407,7 @@ export class LinkLayer {
     peer.current = session;
     this.#flushPending(peer);
     if (wasDown) this.#onPeerUp(peer);
+    else this.#onPeerRenewed(peer);
   }
 
   #flushPending(peer: Peer): void {
@@ -426,7 +436,8 @@ export class LinkLayer {
       this.#expireSessions(peer, now);
       if (!peer.endpoint) continue;
       const session = this.#usableSession(peer, now);
-      if (session && now - peer.lastReceivedAt > this.tuning.deadAfterMs) {
+      const pace = peer.pace ?? this.tuning;
+      if (session && now - peer.lastReceivedAt > pace.deadAfterMs) {
         this.#opts.logger.info(`link to ${peer.keyText} is down (nothing received)`);
         this.#dropSessions(peer);
         this.#handshaker.initiate(peer);
@@ -436,7 +447,7 @@ export class LinkLayer {
       if (!session && this.#awaitingConfirmation(peer, now)) continue;
       if (!session || this.#needsRekey(session, now)) {
         this.#handshaker.initiate(peer);
-      } else if (now - peer.lastSentAt >= this.tuning.keepaliveIntervalMs) {
+      } else if (now - peer.lastSentAt >= pace.keepaliveIntervalMs) {
         this.#seal(peer, session, KEEPALIVE, now, MessageType.Data);
       }
     }

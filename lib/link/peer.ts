@@ -10,6 +10,14 @@ export interface PendingHandshake {
   readonly sentAt: number;
 }
 
+/** Per-peer keepalive timing (see `Peer.pace`). */
+export interface LinkPace {
+  /** Send a keepalive when nothing was sent to the peer for this long. */
+  keepaliveIntervalMs: number;
+  /** The link is down when nothing was received from the peer for this long. */
+  deadAfterMs: number;
+}
+
 /** Traffic counters of one peer. */
 export interface PeerCounters {
   rxBytes: number;
@@ -51,6 +59,12 @@ export class Peer {
   punchAttempts = 0;
   /** Messages waiting for a session (copies), oldest first. */
   readonly pending: { type: DataType; payload: Uint8Array }[] = [];
+  /**
+   * This peer's keepalive interval and dead-link timeout, ms, when they differ from the link
+   * layer's tuning (a link whose liveness matters less can be kept alive less often; see
+   * `LinkPace`). Undefined: the tuning's.
+   */
+  pace: LinkPace | undefined = undefined;
   /** Round-trip time of the last completed handshake we initiated, ms (null: none yet). */
   rttMs: number | null = null;
   readonly counters: PeerCounters = { rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0 };

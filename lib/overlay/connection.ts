@@ -39,6 +39,11 @@ export class Connection {
   closingSince = Infinity;
   /** Its kind, as last classified. */
   kind: ConnectionKind = "other";
+  /**
+   * Neither side counts the other among its ring neighbours (as last classified): the peer
+   * may keep it alive at the relaxed pace, so its silence is judged by the relaxed timeouts.
+   */
+  relaxed = false;
 
   constructor(
     readonly peer: Peer,

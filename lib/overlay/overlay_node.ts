@@ -128,7 +128,11 @@ export class OverlayNode {
       maxPeers: this.tuning.maxConnections,
     });
     this.links.onOverlayMessage((peer, bytes) => this.#receive(peer, bytes));
-    this.links.onPeerChange((peer) => this.#peerUp(peer), (peer) => this.#peerDown(peer));
+    this.links.onPeerChange(
+      (peer) => this.#peerUp(peer),
+      (peer) => this.#peerDown(peer),
+      (peer) => this.#peerRenewed(peer),
+    );
     this.#maintenance = new RingMaintenance(this);
     this.#ctm = new ConnectToMe(this, this.#maintenance);
     this.shortcuts = new Shortcuts(this, this.tuning.shortcuts);
@@ -277,12 +281,9 @@ export class OverlayNode {
   disconnect(conn: Connection, polite: boolean): void {
     if (polite && conn.up) {
       // Tell the peer, stop routing through the link, and keep it a moment longer so that
-      // messages the peer sent before it heard us still arrive (see `lingering`).
-      this.sendOneHop(conn, OverlayKind.Close, new Uint8Array(0));
-      conn.up = false;
-      conn.closingSince = this.now();
-      this.#rebuildRoutes();
-      return;
+      // messages the peer sent before it heard us still arrive.
+      this.sendOneHop(conn, OverlayKind.Close, NO_BODY);
+      return this.#linger(conn);
     }
     this.conns.delete(conn.peer.keyText);
     this.links.removePeer(conn.peer);
@@ -290,6 +291,15 @@ export class OverlayNode {
       conn.up = false;
       this.#rebuildRoutes();
     }
+  }
+
+  /** Takes `conn` out of routing and forgets it after `closeLingerMs` (see `forgetClosed`). */
+  #linger(conn: Connection): void {
+    if (Number.isFinite(conn.closingSince)) return;
+    const wasUp = conn.up;
+    conn.up = false;
+    conn.closingSince = this.now();
+    if (wasUp) this.#rebuildRoutes();
   }
 
   /** Sends a Connect-To-Me (see `ConnectToMe.request`). */
@@ -427,7 +437,9 @@ export class OverlayNode {
         this.disconnect(conn, false);
         return this.#maintenance.consider(this.#nodeList(msg.body));
       case OverlayKind.Close:
-        return this.disconnect(conn, false);
+        // Stop routing through it, but keep it a moment: messages the peer sent just before its
+        // Close may arrive after it (datagrams reorder).
+        return this.#linger(conn);
       default:
         // A routed message: copy the body out of the receive buffer before it is reused.
         return this.route({ ...msg, body: msg.body.slice() });
@@ -491,6 +503,19 @@ export class OverlayNode {
     this.#ctm.linkUp(conn);
   }
 
+  /**
+   * A new handshake with a peer whose link we are closing (or that told us it closed it): the
+   * peer wants the link again, so it is up again. Without this the linger would end by removing
+   * the peer and its new session, and the other side would send into a dead link until its
+   * keepalive timeout.
+   */
+  #peerRenewed(peer: Peer): void {
+    const conn = this.conns.get(peer.keyText);
+    if (!conn || !Number.isFinite(conn.closingSince)) return;
+    conn.closingSince = Infinity;
+    this.#peerUp(peer);
+  }
+
   #peerDown(peer: Peer): void {
     const conn = this.conns.get(peer.keyText);
     if (!conn) return;
@@ -546,8 +571,10 @@ export class OverlayNode {
   #refreshSuspects(): void {
     const now = this.now();
     const suspects = new Set<OverlayAddress>();
+    const t = this.tuning;
     for (const c of this.#upByAddress.values()) {
-      const silent = now - c.peer.lastReceivedAt > this.tuning.suspectAfterMs;
+      const limit = c.relaxed ? t.relaxedLink.suspectAfterMs : t.suspectAfterMs;
+      const silent = now - c.peer.lastReceivedAt > limit;
       if (silent || this.#hopWatch.failed(c)) suspects.add(c.address);
     }
     this.#hopWatch.prune(this.#upByAddress);

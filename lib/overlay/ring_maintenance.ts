@@ -1,5 +1,6 @@
 import { type Endpoint, sameEndpoint } from "../transport/endpoint.ts";
 import { addressOfKey } from "./address.ts";
+import type { LinkPace } from "../link/peer.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
 import type { NodeInfo } from "./node_info.ts";
@@ -49,7 +50,20 @@ export class RingMaintenance {
   readonly #asked = new Map<OverlayAddress, number>();
   estimatedSize = 1;
 
-  constructor(private readonly node: OverlayNode) {}
+  /** Fast keepalives, relaxed timeout (a link only we need to be fast). */
+  readonly #lenientPace: LinkPace;
+  /** The relaxed pace (see `OverlayTuning.relaxedLink`). */
+  readonly #relaxedPace: LinkPace;
+
+  constructor(private readonly node: OverlayNode) {
+    const t = node.tuning;
+    const deadAfterMs = t.relaxedLink.deadAfterMs;
+    this.#relaxedPace = { keepaliveIntervalMs: t.relaxedLink.keepaliveIntervalMs, deadAfterMs };
+    this.#lenientPace = {
+      keepaliveIntervalMs: t.link.keepaliveIntervalMs ?? node.links.tuning.keepaliveIntervalMs,
+      deadAfterMs,
+    };
+  }
 
   /** Where to join; none means this node founds the overlay (and counts as joined). */
   setBootstrap(endpoints: Endpoint[]): void {
@@ -317,9 +331,19 @@ export class RingMaintenance {
     for (const c of node.conns.values()) this.classify(c);
   }
 
-  /** Sets `c.kind` from what it is wanted for now (a Connect-To-Me answer may have changed it). */
+  /**
+   * Sets `c.kind` from what it is wanted for now (a Connect-To-Me answer may have changed it),
+   * and its keepalive pace. A link is judged by the relaxed timeouts unless one side counts the
+   * other near (the other side is told so by gossip, and then keeps it alive fast too). We keep
+   * it alive fast also when we relay through it or need it to join, which its other side cannot
+   * know.
+   */
   classify(c: Connection): void {
     c.kind = this.#kindOf(c);
+    const t = this.node.tuning;
+    c.relaxed = !this.#near.has(c) && this.node.now() - c.remoteNearAt >= t.remoteNearHoldMs;
+    const fast = !c.relaxed || c.wantFixed || c.wantLeaf || this.node.relays.isVia(c);
+    c.peer.pace = !c.relaxed ? undefined : fast ? this.#lenientPace : this.#relaxedPace;
   }
 
   #kindOf(c: Connection): Connection["kind"] {

@@ -29,6 +29,12 @@ export interface OverlayTuning {
   suspectAfterMs: number;
   /** The link layer's knobs for overlay links. */
   link: Partial<LinkTuning>;
+  /**
+   * Links that neither side counts among its ring neighbours (far links, shortcuts, links on
+   * their way out): kept alive less often, and silence tolerated longer. Crashed far peers are
+   * routed around by the hop watch meanwhile; ring neighbours keep the fast `link` timing.
+   */
+  relaxedLink: { keepaliveIntervalMs: number; suspectAfterMs: number; deadAfterMs: number };
   /** On-demand shortcuts. */
   shortcuts: ShortcutTuning;
 }
@@ -48,5 +54,6 @@ export const DEFAULT_OVERLAY_TUNING: OverlayTuning = {
   suspectAfterMs: 7_000,
   closeLingerMs: 2_000,
   link: { keepaliveIntervalMs: 5_000, deadAfterMs: 15_000 },
+  relaxedLink: { keepaliveIntervalMs: 10_000, suspectAfterMs: 12_000, deadAfterMs: 25_000 },
   shortcuts: DEFAULT_SHORTCUT_TUNING,
 };
