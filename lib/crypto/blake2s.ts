@@ -20,6 +20,7 @@ const THREE = Uint8Array.of(0x03);
 const scratch = new Blake2s();
 const innerScratch = new Blake2s();
 const pad = new Uint8Array(BLAKE2S_BLOCK_BYTES);
+const innerHash = new Uint8Array(BLAKE2S_HASH_BYTES);
 
 /** BLAKE2s-256 of the concatenation of `parts` (no copy of the parts is made). */
 export function blake2sHash(...parts: Uint8Array[]): Uint8Array {
@@ -73,7 +74,7 @@ class HmacKey {
   mac(parts: readonly Uint8Array[]): Uint8Array {
     innerScratch.copyFrom(this.inner);
     for (const part of parts) innerScratch.update(part);
-    const innerHash = innerScratch.digest();
+    innerScratch.digestInto(innerHash);
     const out = scratch.copyFrom(this.outer).update(innerHash).digest();
     innerHash.fill(0);
     return out;
