@@ -51,6 +51,9 @@ export interface HandshakerHost {
 
 const TWO_POW_32 = 2 ** 32;
 
+/** The least time between a handshake in flight and a fresh one that replaces it. */
+export const RESTART_GAP_MS = 200;
+
 /**
  * Runs Noise IKpsk2 handshakes for a link layer: sends initiations (at most one in flight per
  * peer, retried after `rekeyTimeoutMs`), answers initiations from known peers, and completes
@@ -77,8 +80,12 @@ export class Handshaker {
     return this.#byIndex.has(index);
   }
 
-  /** Sends an initiation to `peer` unless one sent recently still awaits its response. */
-  initiate(peer: Peer): void {
+  /**
+   * Sends an initiation to `peer` unless one sent recently still awaits its response. With
+   * `fresh` (a new round of hole punching: the other side primes its NAT now, or sends its own
+   * handshakes now), one in flight is replaced unless it went out within `RESTART_GAP_MS`.
+   */
+  initiate(peer: Peer, fresh = false): void {
     const now = this.#host.clock.now();
     if (now < peer.holdUntil) return;
     const inFlight = peer.handshake;
@@ -88,7 +95,9 @@ export class Handshaker {
     // every candidate of a pair no punch gets through was most of a NATed overlay's traffic).
     const punching = peer.lastHandshakeAt === -Infinity && now < peer.punchUntil;
     const backoff = 2 ** Math.max(0, peer.punchAttempts - 1);
-    const retryMs = punching
+    const retryMs = fresh
+      ? RESTART_GAP_MS
+      : punching
       ? Math.min(t.punchRetryMs * backoff, t.rekeyTimeoutMs)
       : t.rekeyTimeoutMs;
     if (inFlight && now - inFlight.sentAt < retryMs) return;

@@ -182,6 +182,10 @@ export class LinkLayer {
    * one answers. With `holdMs`, none is sent before then: the other side sends first, so that
    * its packets pass our NAT mapping, opened by `prime`, before ours reach its NAT (a packet
    * reaching a NAT before that NAT's own mapping exists can make it remap the port).
+   *
+   * Called again for a peer still not linked (a new Connect-To-Me), it starts a new round of
+   * punching at once: the other side is sending or priming now, and a retry of the old round
+   * may be seconds away.
    */
   addPeerAt(publicKey: Uint8Array, candidates: readonly Endpoint[], holdMs = 0): Peer {
     const peer = this.addPeer(publicKey, null);
@@ -192,7 +196,7 @@ export class LinkLayer {
     peer.holdUntil = holdMs > 0 ? now + holdMs : -Infinity;
     peer.punchUntil = now + PUNCH_WINDOW_MS;
     peer.punchAttempts = 0;
-    if (peer.endpoint && holdMs <= 0) this.#handshaker.initiate(peer);
+    if (peer.endpoint && holdMs <= 0) this.#handshaker.initiate(peer, true);
     return peer;
   }
 

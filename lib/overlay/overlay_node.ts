@@ -260,8 +260,12 @@ export class OverlayNode {
     if (address === this.address || this.#closed) return null;
     const keyText = publicKey.toBase64();
     const existing = this.conns.get(keyText);
+    if (existing && !Number.isFinite(existing.closingSince)) {
+      // Not linked yet: punch again with what this Connect-To-Me says, now.
+      if (!existing.up) this.links.addPeerAt(publicKey, endpoints, holdMs);
+      return existing;
+    }
     // A connection we are closing is no good for a new purpose: start afresh.
-    if (existing && !Number.isFinite(existing.closingSince)) return existing;
     if (existing) this.disconnect(existing, false);
     if (this.conns.size >= this.tuning.maxConnections) return null;
     const peer = this.links.addPeerAt(publicKey, endpoints, holdMs);

@@ -75,3 +75,27 @@ Deno.test("a first handshake nobody answers is retried after 1, 2, 4 s... within
     h.close();
   }
 });
+
+Deno.test("a new round of punching for a peer still not linked sends at once, not at the next retry", () => {
+  const h = new LinkHarness();
+  try {
+    const [a, b] = lowerAndHigher(h);
+    const nowhere = endpoint(b.endpoint.host, b.endpoint.port + 7);
+    b.links.addPeer(a.identity.publicKey, null); // b accepts a, does not initiate
+    a.links.addPeerAt(b.identity.publicKey, [nowhere]);
+    h.run(3_500); // initiations at 0, 1 and 3 s; the next retry would be at 7 s
+    const before = a.links.initiations;
+    a.links.addPeerAt(b.identity.publicKey, [b.endpoint]);
+    assert.equal(a.links.initiations, before + 1, "no initiation for the new candidates");
+    h.run(100);
+    assert.ok(up(a, b), "no link from the new round");
+    // A round right after another does not replace the handshake just sent.
+    const c = h.addNode();
+    a.links.addPeerAt(c.identity.publicKey, [nowhere]);
+    const sent = a.links.initiations;
+    a.links.addPeerAt(c.identity.publicKey, [nowhere]);
+    assert.equal(a.links.initiations, sent, "a handshake 0 ms old was replaced");
+  } finally {
+    h.close();
+  }
+});
