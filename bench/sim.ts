@@ -37,7 +37,7 @@ const USAGE = `Usage: deno run -A bench/sim.ts [options]
   --probes N           exact probes after convergence (default 10000)
   --nearest-probes N   nearest probes after convergence (default 1000)
   --probe-interval MS  virtual ms between two probes after convergence (default ${DEFAULT_SIM_OPTIONS.probeIntervalMs})
-  --idle SECONDS       quiet window measuring maintenance traffic (default 30)
+  --idle SECONDS       quiet window measuring maintenance traffic (default 10)
   --max-wait SECONDS   give up waiting for a consistent ring after (default 300)
   --node overlay|ideal the real OverlayNode (default) or a cheating 1-hop stand-in
   --nat-mix P,C,S      fractions of hosts public, behind cone-like NATs, behind symmetric NATs

@@ -85,7 +85,7 @@ export const DEFAULT_SIM_OPTIONS: Omit<SimOptions, "factory" | "aead" | "x25519"
   churnProbesPerMinute: 500,
   checkEveryMs: 1_000,
   maxConvergeMs: 300_000,
-  idleMs: 30_000,
+  idleMs: 10_000,
   settleMs: 10_000,
 };
 

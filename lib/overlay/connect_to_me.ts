@@ -127,6 +127,7 @@ export class ConnectToMe {
     const node = this.node;
     const req = decodeConnectBody(msg.body, false);
     if (!req || addressOfKey(req.sender.publicKey) !== msg.src) return void node.stats.dropped++;
+    if (req.via != null && req.via !== node.address) node.relays.learnFirstHop(msg.src, req.via);
     // A node still joining is not in the ring: it would answer with no neighbours worth the
     // name, and two joiners that bootstrap from each other would make a ring of their own. It
     // keeps the request and routes it on once it has joined (see `maintain`).

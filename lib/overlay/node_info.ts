@@ -9,7 +9,7 @@ import { decodeEndpoint, encodeEndpoint, ENDPOINT_BYTES } from "../wire/endpoint
  * +-----------------------+-------+---------------------------------+
  * | public key (32)       | flags | endpoints (count × 19 bytes)    |
  * +-----------------------+-------+---------------------------------+
- * flags: bit 7 behind a NAT, bits 0-2 count
+ * flags: bit 7 behind a NAT, bit 6 relayed, bits 0-2 count
  * ```
  */
 export interface NodeInfo {
@@ -20,12 +20,18 @@ export interface NodeInfo {
    * anything our way would make its NAT remap its port, so ask it through the overlay instead.
    */
   behindNat?: boolean;
+  /**
+   * In a neighbour list: the sender reaches this node through a relay, not over a link of its
+   * own (so it is no common neighbour to relay through).
+   */
+  relayed?: boolean;
 }
 
 /** The most endpoints one node advertises. */
 export const MAX_ADVERTISED_ENDPOINTS = 4;
 const KEY_BYTES = 32;
 const BEHIND_NAT_BIT = 0x80;
+const RELAYED_BIT = 0x40;
 const COUNT_MASK = 0x07;
 
 /** Bytes `info` takes on the wire. */
@@ -37,7 +43,8 @@ export function nodeInfoBytes(info: NodeInfo): number {
 export function writeNodeInfo(out: Uint8Array, off: number, info: NodeInfo): number {
   out.set(info.publicKey, off);
   const eps = info.endpoints.slice(0, MAX_ADVERTISED_ENDPOINTS);
-  out[off + KEY_BYTES] = eps.length | (info.behindNat ? BEHIND_NAT_BIT : 0);
+  out[off + KEY_BYTES] = eps.length | (info.behindNat ? BEHIND_NAT_BIT : 0) |
+    (info.relayed ? RELAYED_BIT : 0);
   let at = off + KEY_BYTES + 1;
   for (const ep of eps) {
     out.set(encodeEndpoint(ep), at);
@@ -53,7 +60,7 @@ export function readNodeInfo(
 ): { info: NodeInfo; next: number } | null {
   if (off + KEY_BYTES + 1 > bytes.length) return null;
   const flags = bytes[off + KEY_BYTES]!;
-  if ((flags & ~(BEHIND_NAT_BIT | COUNT_MASK)) !== 0) return null;
+  if ((flags & ~(BEHIND_NAT_BIT | RELAYED_BIT | COUNT_MASK)) !== 0) return null;
   const count = flags & COUNT_MASK;
   const end = off + KEY_BYTES + 1 + count * ENDPOINT_BYTES;
   if (count > MAX_ADVERTISED_ENDPOINTS || end > bytes.length) return null;
@@ -64,8 +71,8 @@ export function readNodeInfo(
     endpoints.push(ep);
   }
   const publicKey = bytes.slice(off, off + KEY_BYTES);
-  const info: NodeInfo = (flags & BEHIND_NAT_BIT) !== 0
-    ? { publicKey, endpoints, behindNat: true }
-    : { publicKey, endpoints };
+  const info: NodeInfo = { publicKey, endpoints };
+  if ((flags & BEHIND_NAT_BIT) !== 0) info.behindNat = true;
+  if ((flags & RELAYED_BIT) !== 0) info.relayed = true;
   return { info, next: end };
 }

@@ -28,6 +28,7 @@ import {
   type ServiceKind,
 } from "./overlay_message.ts";
 import { RingMaintenance } from "./ring_maintenance.ts";
+import { compareCloseness } from "./ring.ts";
 import { DEFAULT_HOP_WATCH_TUNING, HopWatch } from "./hop_watch.ts";
 import { Shortcuts } from "./shortcuts.ts";
 import { chooseRoute, type RouteChoice, type RouteView, secondChanceHop } from "./route_choice.ts";
@@ -61,6 +62,8 @@ export interface OverlayStats {
 }
 
 const NO_BODY = new Uint8Array(0);
+/** Relays a message that came back may be moved or dropped for, before it is sent on anyway. */
+const MAX_RELAY_BOUNCES = 2;
 /** How long a peer whose link went dead is taken for crashed (not relayed to), in ms. */
 const LOST_MEMORY_MS = 120_000;
 /** Dead links remembered at most. */
@@ -359,13 +362,23 @@ export class OverlayNode {
     this.transmit(conn, { ...inner, body: inner.body.slice() });
   }
 
-  /** Routes a message greedily: delivers it here, forwards it, or answers unreachable. */
-  route(msg: OverlayMessage): void {
+  /**
+   * Routes a message greedily: delivers it here, forwards it, or answers unreachable. `from` is
+   * the connection it arrived over, if any.
+   */
+  route(msg: OverlayMessage, from?: Connection): void {
     if (msg.hops >= msg.ttl) {
       this.echoes.expired(msg); // a trace step: say where it ran out
       return void this.stats.dropped++;
     }
-    const next = this.#decide(msg);
+    let next = this.#decide(msg);
+    // Greedy distances only shrink, so a message goes back where it came from only through a
+    // relay the common neighbour cannot take the last hop (its link to the target is gone):
+    // relay through another, or route without it.
+    for (let tries = 0; from && next === from && tries < MAX_RELAY_BOUNCES; tries++) {
+      if (!this.#relayBounced(msg.dst, from)) break;
+      next = this.#decide(msg);
+    }
     if (next === "deliver") return this.#deliver(msg);
     if (next === "unreachable") {
       if (!this.#secondChance(msg)) this.#unreachable(msg);
@@ -387,6 +400,23 @@ export class OverlayNode {
     msg.flags |= FLAG_SECOND_CHANCE;
     msg.hops++;
     this.transmit(next, msg);
+    return true;
+  }
+
+  /**
+   * A message for `dst` came back from `via`, through which we relay: the relayed target
+   * closest to `dst` (the one routing chose) is not reached through `via` after all. True when a
+   * relay was changed.
+   */
+  #relayBounced(dst: OverlayAddress, via: Connection): boolean {
+    let chosen: OverlayAddress | null = null;
+    for (const r of this.relays.entries()) {
+      if (r.via !== via) continue;
+      if (chosen === null || compareCloseness(dst, r.target, chosen) < 0) chosen = r.target;
+    }
+    if (chosen === null) return false;
+    this.relays.notThrough(chosen, via);
+    this.#rebuildRoutes();
     return true;
   }
 
@@ -446,7 +476,7 @@ export class OverlayNode {
         return this.#linger(conn);
       default:
         // A routed message: copy the body out of the receive buffer before it is reused.
-        return this.route({ ...msg, body: msg.body.slice() });
+        return this.route({ ...msg, body: msg.body.slice() }, conn);
     }
   }
 
@@ -527,6 +557,11 @@ export class OverlayNode {
     if (!conn.wantFixed) return this.disconnect(conn, false);
     conn.up = false; // the link layer keeps retrying a fixed link
     this.#rebuildRoutes();
+  }
+
+  /** True when `address` is among the nearest we reach on its side of the ring. */
+  isNear(address: OverlayAddress): boolean {
+    return this.#maintenance.isNear(address);
   }
 
   /** True when our link to `address` went dead (silent) within `LOST_MEMORY_MS`. */

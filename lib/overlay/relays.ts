@@ -29,6 +29,8 @@ const MAX_LEARNED_TARGETS = 256;
 /** One relayed neighbour. */
 export interface Relay {
   readonly target: OverlayAddress;
+  /** How the target was introduced (its neighbour lists name it, marked relayed). */
+  readonly info: NodeInfo;
   /** The common neighbour the traffic goes through. */
   via: Connection;
   readonly since: number;
@@ -39,6 +41,8 @@ export interface Relay {
 export interface RelayHost {
   readonly conns: ReadonlyMap<string, Connection>;
   now(): number;
+  /** True when `target` is among the nearest we reach on its side of the ring. */
+  isNear(target: OverlayAddress): boolean;
   /** True when our direct link to `target` died (went silent) a short while ago. */
   lostRecently(target: OverlayAddress): boolean;
   requestConnection(target: OverlayAddress, purpose: ConnectPurpose): void;
@@ -62,6 +66,9 @@ export class Relays {
     { list: Set<OverlayAddress>; open: NodeInfo[]; at: number }
   >();
 
+  /** Relayed messages that came back from the common neighbour (see `notThrough`). */
+  bounced = 0;
+
   constructor(private readonly host: RelayHost, readonly tuning: RelayTuning) {}
 
   /** `target` said (in a Connect-To-Me answer) that it is linked to the nodes `links`. Bounded. */
@@ -70,6 +77,21 @@ export class Relays {
     const list = new Set(links.map((h) => addressOfKey(h.publicKey)));
     const open = links.filter((h) => !h.behindNat);
     this.#linkedTo.set(target, { list, open, at: this.host.now() });
+  }
+
+  /**
+   * `target` sent us a Connect-To-Me through `firstHop`, one of its direct links: a common
+   * neighbour to relay through if we are linked to it too (we may never hear the target's own
+   * list: our requests to it can end at another node when our side of the ring has a gap there).
+   */
+  learnFirstHop(target: OverlayAddress, firstHop: OverlayAddress): void {
+    const told = this.#linkedTo.get(target);
+    if (told && this.host.now() - told.at <= this.tuning.listFreshMs) {
+      told.list.add(firstHop);
+      return;
+    }
+    if (this.#linkedTo.size >= MAX_LEARNED_TARGETS) this.#linkedTo.clear();
+    this.#linkedTo.set(target, { list: new Set([firstHop]), open: [], at: this.host.now() });
   }
 
   /**
@@ -82,6 +104,16 @@ export class Relays {
     const told = this.#linkedTo.get(target);
     if (!told || this.host.now() - told.at > this.tuning.listFreshMs) return null;
     return told.open.find((h) => !isLinked(h)) ?? null;
+  }
+
+  /** The relay to `target`, if any. */
+  get(target: OverlayAddress): Relay | undefined {
+    return this.#relays.get(target);
+  }
+
+  /** True when `target` is relayed. */
+  has(target: OverlayAddress): boolean {
+    return this.#relays.has(target);
   }
 
   /** True when `conn` carries a relay. */
@@ -104,16 +136,34 @@ export class Relays {
    * A direct link to `target` failed: relay through the up connection whose fresh neighbour
    * list names it (the one with the smallest RTT). True when a relay was set up.
    */
-  offer(target: OverlayAddress): boolean {
+  offer(info: NodeInfo): boolean {
+    const target = addressOfKey(info.publicKey);
     if (this.#relays.has(target)) return true;
     // A node we were linked to until it fell silent has most likely crashed: not a NAT case.
     if (this.host.lostRecently(target)) return false;
-    if (this.#relays.size >= this.tuning.maxRelays) return false;
+    if (this.#relays.size >= this.tuning.maxRelays && !this.#evictOneNotNear()) return false;
     const via = this.#bestVia(target);
     if (!via) return false;
     const now = this.host.now();
-    this.#relays.set(target, { target, via, since: now, retryAt: now + this.tuning.retryDirectMs });
+    const retryAt = now + this.tuning.retryDirectMs;
+    this.#relays.set(target, { target, info, via, since: now, retryAt });
     return true;
+  }
+
+  /**
+   * `via` sent back a message we relayed through it to `target`: it is not linked to `target`
+   * (any more), whatever its neighbour list or the target said. Relays through another common
+   * neighbour if one is vouched for, else drops the relay (the maintenance looks for another way).
+   */
+  notThrough(target: OverlayAddress, via: Connection): void {
+    const relay = this.#relays.get(target);
+    if (!relay || relay.via !== via) return;
+    this.bounced++;
+    via.heardNear = via.heardNear.filter((a) => a !== target);
+    this.#linkedTo.get(target)?.list.delete(via.address);
+    const other = this.#bestVia(target);
+    if (other) relay.via = other;
+    else this.#relays.delete(target);
   }
 
   /**
@@ -138,6 +188,19 @@ export class Relays {
         this.host.requestConnection(relay.target, ConnectPurpose.Near);
       }
     }
+  }
+
+  /**
+   * Makes room: relays are for ring neighbours, and one that others came between since is no
+   * longer needed. True when one went.
+   */
+  #evictOneNotNear(): boolean {
+    for (const r of this.#relays.values()) {
+      if (this.host.isNear(r.target)) continue;
+      this.#relays.delete(r.target);
+      return true;
+    }
+    return false;
   }
 
   #bestVia(target: OverlayAddress): Connection | null {

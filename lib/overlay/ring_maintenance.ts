@@ -3,7 +3,7 @@ import { addressOfKey } from "./address.ts";
 import type { LinkPace } from "../link/peer.ts";
 import type { Connection } from "./connection.ts";
 import { ConnectPurpose } from "./ctm_body.ts";
-import type { NodeInfo } from "./node_info.ts";
+import { MAX_ADVERTISED_ENDPOINTS, type NodeInfo } from "./node_info.ts";
 import { encodeNeighbours } from "./node_list.ts";
 import { OverlayKind } from "./overlay_message.ts";
 import type { OverlayNode } from "./overlay_node.ts";
@@ -41,6 +41,8 @@ export class RingMaintenance {
   #nextNearCheckAt = Infinity;
   #nextBootstrapCheckAt = Infinity;
   #near = new Set<Connection>();
+  /** Our relayed near neighbours, as we introduce them (see `nearInfos`). */
+  #nearRelayed: NodeInfo[] = [];
   #nearChanged = false;
   #newThisRound = 0;
   /** A link nearer than our nearest on its side came up since the last near check. */
@@ -122,10 +124,12 @@ export class RingMaintenance {
   }
 
   /**
-   * Node infos of our near neighbours (see `infoOf`).
+   * Node infos of our near neighbours (see `infoOf`), relayed ones included, marked as such: a
+   * neighbour that nobody lists because everyone reaches it through a relay would never be
+   * heard of by the node on its other side (two hosts behind symmetric NATs, side by side).
    */
   nearInfos(): NodeInfo[] {
-    return [...this.#near].map(infoOf);
+    return [...[...this.#near].map(infoOf), ...this.#nearRelayed];
   }
 
   /** Node infos of up to `max` of our direct links outside the near set. */
@@ -162,9 +166,9 @@ export class RingMaintenance {
    * relays).
    */
   heardNeighbours(from: Connection, list: readonly NodeInfo[], answer = true): void {
-    from.heardNear = list.map((info) => addressOfKey(info.publicKey));
+    from.heardNear = list.filter((i) => !i.relayed).map((i) => addressOfKey(i.publicKey));
     from.heardNearAt = this.node.now();
-    this.consider(list);
+    this.consider(list, from);
     if (answer && !this.#near.has(from)) {
       const body = encodeNeighbours(this.nearInfos(), this.behindNat);
       this.node.sendOneHop(from, OverlayKind.NeighboursAnswer, body);
@@ -172,7 +176,7 @@ export class RingMaintenance {
   }
 
   /** Candidate nodes heard of: connect to those that would be among our nearest. */
-  consider(list: readonly NodeInfo[]): void {
+  consider(list: readonly NodeInfo[], from?: Connection): void {
     const node = this.node;
     const k = node.tuning.nearPerSide;
     const known = [...node.conns.values()].map((c) => c.address);
@@ -181,12 +185,15 @@ export class RingMaintenance {
       if (this.#newThisRound >= MAX_NEW_NEAR_PER_ROUND) return;
       if (node.conns.has(info.publicKey.toBase64())) continue;
       const address = addressOfKey(info.publicKey);
+      if (node.relays.has(address)) continue; // the relay retries a direct link itself
       if (address === node.address || !wouldBeNear(node.address, address, sides, k)) continue;
       if (this.behindNat || info.behindNat) {
         // Ask through the overlay, so that the other side primes its NAT before our handshakes
         // reach it (see `ConnectToMe.answer`). A handshake that reaches a NAT before its host
         // sent anything our way leaves an entry there that makes the NAT remap the host's port.
-        if (this.#askThroughOverlay(address)) this.#newThisRound++;
+        // Through the node that named it, which reaches it: greedy routing from here could
+        // end short of it when our side of the ring has a gap there.
+        if (this.#askThroughOverlay(address, from)) this.#newThisRound++;
         continue;
       }
       if (node.connect(info.publicKey, info.endpoints)) {
@@ -215,7 +222,7 @@ export class RingMaintenance {
       // No direct link yet (NATs that no punching gets through?): a ring neighbour is relayed
       // meanwhile; the relay goes when the link comes up.
       if (waited > RELAY_AFTER_MS && this.#joined && this.#wouldBeNear(conn.address)) {
-        if (!node.relays.offer(conn.address)) this.#linkIntroducer(conn.address);
+        if (!node.relays.offer(pendingInfo(conn))) this.#linkIntroducer(conn.address);
       }
       if (waited > t.connectTimeoutMs) node.disconnect(conn, false);
     }
@@ -277,14 +284,21 @@ export class RingMaintenance {
   }
 
   /** A Connect-To-Me to `address`, at most once per `connectTimeoutMs`. True when sent. */
-  #askThroughOverlay(address: OverlayAddress): boolean {
+  #askThroughOverlay(address: OverlayAddress, firstHop?: Connection): boolean {
     const now = this.node.now();
     const wait = this.node.tuning.connectTimeoutMs;
     for (const [a, at] of this.#asked) if (now - at >= wait) this.#asked.delete(a);
     if (this.#asked.has(address) || this.#asked.size >= MAX_ASKED) return false;
     this.#asked.set(address, now);
-    this.node.requestConnection(address, ConnectPurpose.Near);
+    this.node.requestConnection(address, ConnectPurpose.Near, firstHop);
     return true;
+  }
+
+  /** True when `address` is among the nearest we reach on its side of the ring. */
+  isNear(address: OverlayAddress): boolean {
+    const node = this.node;
+    const sides = nearestOnEachSide(node.address, node.upAddresses, node.tuning.nearPerSide);
+    return sides.clockwise.includes(address) || sides.counterClockwise.includes(address);
   }
 
   /** True when `address` would be among our nearest on its side of the ring. */
@@ -327,6 +341,13 @@ export class RingMaintenance {
       if (a === sides.clockwise[0] || a === sides.counterClockwise[0]) this.#nearestMoved = true;
     }
     this.#near = near;
+    this.#nearRelayed = [];
+    for (const a of [...sides.clockwise, ...sides.counterClockwise]) {
+      const relay = node.relays.get(a);
+      if (relay && node.upByAddress.get(a) === relay.via) {
+        this.#nearRelayed.push({ ...relay.info, relayed: true });
+      }
+    }
     this.estimatedSize = estimateNetworkSize(node.address, sides);
     for (const c of node.conns.values()) this.classify(c);
   }
@@ -423,4 +444,13 @@ function wouldBeNear(
   const d = clockwiseDistance(self, candidate);
   if (d < clockwiseDistance(self, cw[k - 1]!)) return true;
   return clockwiseDistance(candidate, self) < clockwiseDistance(ccw[k - 1]!, self);
+}
+
+/** How we introduce a node we are still trying to link to (relayed meanwhile). */
+function pendingInfo(c: Connection): NodeInfo {
+  return {
+    publicKey: c.peer.publicKey,
+    endpoints: c.peer.candidates.slice(0, MAX_ADVERTISED_ENDPOINTS),
+    ...(c.remoteBehindNat !== false ? { behindNat: true } : {}),
+  };
 }

@@ -75,7 +75,7 @@ Deno.test("node lists are bounded and reject truncation", () => {
   assert.equal(readNodeList(tooMany, 0), null);
 });
 
-Deno.test("node infos say which nodes are behind a NAT; Neighbours say whether the sender is", () => {
+Deno.test("node infos say which nodes are behind a NAT or relayed; Neighbours say whether the sender is", () => {
   const natted = { ...info(2), behindNat: true };
   const back = readNodeList(encodeNodeList([info(1), natted]), 0)!.list;
   assert.deepEqual(back.map((i) => i.behindNat ?? false), [false, true]);
@@ -84,8 +84,13 @@ Deno.test("node infos say which nodes are behind a NAT; Neighbours say whether t
     [5800, 5801],
     "count kept beside the flag",
   );
+  const relayed = readNodeList(encodeNodeList([{ ...natted, relayed: true }, info(3)]), 0)!.list;
+  assert.deepEqual(relayed.map((i) => [i.relayed ?? false, i.behindNat ?? false]), [
+    [true, true],
+    [false, false],
+  ]);
   const unknownFlag = encodeNodeList([info(1)]);
-  unknownFlag[1 + 32] = unknownFlag[1 + 32]! | 0x40;
+  unknownFlag[1 + 32] = unknownFlag[1 + 32]! | 0x20;
   assert.equal(readNodeList(unknownFlag, 0), null, "unknown flag bits are refused");
 
   for (const behind of [false, true]) {
