@@ -154,6 +154,11 @@ export class RingMaintenance {
     this.#refreshNear(conn);
   }
 
+  #hasUpLeaf(): boolean {
+    for (const c of this.node.conns.values()) if (c.up && c.wantLeaf) return true;
+    return false;
+  }
+
   #hasLeaf(): boolean {
     for (const c of this.node.conns.values()) if (c.wantLeaf) return true;
     return false;
@@ -211,11 +216,13 @@ export class RingMaintenance {
     const t = node.tuning;
     this.#newThisRound = 0;
     node.forgetClosed();
-    if (node.upAddresses.length === 0 && this.#bootstrap.length > 0) {
-      if (now - this.#lastProbeAt >= t.joinRetryMs) this.#probeBootstrap();
-    } else if (!this.#joined && now - this.#lastJoinAt >= t.joinRetryMs) {
-      this.#sendJoin();
+    // Not joined and not linked to a bootstrap node (its link failed): links to nodes that
+    // bootstrapped from us do not help, they wait for us as we wait for them. Try it again.
+    const noLeaf = node.upAddresses.length === 0 || (!this.#joined && !this.#hasUpLeaf());
+    if (noLeaf && this.#bootstrap.length > 0 && now - this.#lastProbeAt >= t.joinRetryMs) {
+      this.#probeBootstrap();
     }
+    if (!this.#joined && now - this.#lastJoinAt >= t.joinRetryMs) this.#sendJoin();
     for (const conn of [...node.conns.values()]) {
       if (conn.up || conn.wantFixed) continue;
       const waited = now - conn.createdAt;
@@ -323,7 +330,12 @@ export class RingMaintenance {
   #sendJoin(): void {
     if (this.node.upAddresses.length === 0) return;
     this.#lastJoinAt = this.node.now();
-    this.node.requestConnection(this.node.address, ConnectPurpose.Near);
+    // Through the bootstrap node, which is in the ring: the greedy first hop may be a node that
+    // bootstrapped from us and is no more joined than we are (it keeps our request until it has
+    // joined, and we keep its: a public node and its joiners stayed an island of their own).
+    let leaf: Connection | undefined;
+    for (const c of this.node.conns.values()) if (c.up && c.wantLeaf) leaf = c;
+    this.node.requestConnection(this.node.address, ConnectPurpose.Near, leaf);
   }
 
   /** Recomputes the near set; `added` is a connection that just came up. */
