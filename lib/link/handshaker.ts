@@ -121,6 +121,11 @@ export class Handshaker {
     if (punching) peer.punchAttempts++;
     this.#byIndex.set(localIndex, peer);
     this.initiations++;
+    this.#host.logger.debug(
+      `handshake to ${peer.keyText}${fresh ? " (new round)" : ""}, ${
+        Math.max(peer.candidates.length, 1)
+      } endpoint(s)`,
+    );
     this.#host.sendInitiation(peer, msg);
   }
 

@@ -162,6 +162,9 @@ async function directScenario(cut: boolean): Promise<void> {
     const t0 = performance.now();
     const ping = rig.spawn(net.a.ns, pingArgs(net.ips.b, DIRECT_PING_COUNT));
     let formed: AgentStatus | undefined;
+    /** When the link came up (its age subtracted from when its status arrived), and was seen. */
+    let formedMs = NaN;
+    let seenMs = NaN;
     const isDirect = (s: AgentStatus | undefined) => {
       const c = s && directLinkTo(s, sB.address);
       return c !== undefined && hostOf(c.endpoint) === natB.publicIp;
@@ -169,13 +172,15 @@ async function directScenario(cut: boolean): Promise<void> {
     await pollUntil(
       async () => {
         const s = await statusOf(net.a);
-        if (isDirect(s)) formed = s;
-        return formed !== undefined;
+        if (!isDirect(s)) return false;
+        formed = s;
+        seenMs = performance.now() - t0;
+        formedMs = seenMs - directLinkTo(s!, sB.address)!.ageMs;
+        return true;
       },
       DIRECT_BOUND_MS + 3_000,
       POLL_MS,
     );
-    const formedMs = performance.now() - t0;
     if (formed === undefined) {
       const ct = async (ns: string) =>
         (await conntrackEntries(rig, ns)).filter((l) => l.includes(`=${NAT_AGENT_PORT} `));
@@ -202,10 +207,13 @@ async function directScenario(cut: boolean): Promise<void> {
     const result = await pingDone(ping, DIRECT_PING_COUNT);
     const end = counters(await mustStatus(net.a));
 
+    // The status of an agent sometimes takes over a second to arrive at this moment (seen:
+    // 1.3-1.7 s, for any of the three agents): the link's age gives when it came up.
     console.log(
-      `  direct A->B link (${link.kind} at ${link.endpoint}, rtt ${link.rtt_ms} ms) seen ` +
-        `${formedMs.toFixed(0)} ms after the ping started` +
-        (pre ? " (it existed before the ping: not a formation time)" : ""),
+      `  direct A->B link (${link.kind} at ${link.endpoint}, rtt ${link.rtt_ms} ms) up ` +
+        `${formedMs.toFixed(0)} ms after the ping started (seen in status at ${
+          seenMs.toFixed(0)
+        } ms)` + (pre ? " (it existed before the ping: not a formation time)" : ""),
     );
     console.log(
       `  A router before the ping ${JSON.stringify(before)}, at the link ${JSON.stringify(c1)}, ` +
@@ -220,7 +228,7 @@ async function directScenario(cut: boolean): Promise<void> {
         }`,
     );
 
-    assert.ok(formedMs <= DIRECT_BOUND_MS, `direct link after ${formedMs.toFixed(0)} ms`);
+    assert.ok(formedMs <= DIRECT_BOUND_MS, `direct link up after ${formedMs.toFixed(0)} ms`);
     assert.equal(c2.routed, c1.routed, "A still routed packets over the overlay");
     assert.ok(c2.direct > c1.direct, "A sent nothing directly after the link was up");
     assert.equal(b2.routed, b1.routed, "B still routed packets over the overlay");
@@ -231,10 +239,9 @@ async function directScenario(cut: boolean): Promise<void> {
       [],
       "pings lost after the first second",
     );
-  } catch (e) {
-    if (Deno.env.get("IPOP_TEST_LOG")) console.error(allLogs(agents));
-    throw e;
   } finally {
+    // IPOP_TEST_LOG=1: every agent's log, passed or failed (IPOP_LOG_FORMAT=json timestamps it).
+    if (Deno.env.get("IPOP_TEST_LOG")) console.error(allLogs(agents));
     await net.nat.close();
   }
 }
