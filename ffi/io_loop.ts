@@ -5,6 +5,15 @@ import { check, EFD_CLOEXEC, EFD_NONBLOCK, libc, POLLIN } from "./libc.ts";
  * Deno event loop a turn (timers, the control socket, signal listeners).
  */
 const YIELD_INTERVAL_MS = 10;
+/**
+ * How often a yield's `poll` on the worker thread waits up to `PARKING_POLL_MS` instead of not
+ * at all. A zero-timeout `poll` is done at once, so Deno's runtime, always having a task ready,
+ * looked at its own sockets (the control socket) only now and then: an `ipop status` took up to
+ * 1.8 s to be answered while the agent carried a ping. While this one waits, the runtime has
+ * nothing to run and polls them; our own fds end the wait as soon as one is readable.
+ */
+const PARKING_YIELD_INTERVAL_MS = 50;
+const PARKING_POLL_MS = 1;
 /** The most file descriptors one loop watches. */
 const MAX_SOURCES = 16;
 
@@ -96,11 +105,15 @@ export class IoLoop {
 
   async #loop(): Promise<void> {
     let lastYield = -Infinity;
+    let lastParking = performance.now();
     while (!this.#stopped) {
       const sinceYield = performance.now() - lastYield;
       if (sinceYield >= YIELD_INTERVAL_MS) {
-        const ready = await this.#c.poll_wait(this.#pollfds, BigInt(this.#fds.length), 0);
+        const parking = performance.now() - lastParking >= PARKING_YIELD_INTERVAL_MS;
+        const wait = parking ? PARKING_POLL_MS : 0;
+        const ready = await this.#c.poll_wait(this.#pollfds, BigInt(this.#fds.length), wait);
         lastYield = performance.now();
+        if (parking) lastParking = lastYield;
         if (this.#stopped) break;
         if (ready > 0) this.#dispatch(this.#fds.length);
         continue;
