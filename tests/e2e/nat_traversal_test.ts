@@ -207,8 +207,8 @@ async function directScenario(cut: boolean): Promise<void> {
     const result = await pingDone(ping, DIRECT_PING_COUNT);
     const end = counters(await mustStatus(net.a));
 
-    // The status of an agent sometimes takes over a second to arrive at this moment (seen:
-    // 1.3-1.7 s, for any of the three agents): the link's age gives when it came up.
+    // The link's age gives when it came up, whatever the status poll's own delay (a status
+    // once took up to 1.8 s to arrive under traffic; see ffi/io_loop.ts).
     console.log(
       `  direct A->B link (${link.kind} at ${link.endpoint}, rtt ${link.rtt_ms} ms) up ` +
         `${formedMs.toFixed(0)} ms after the ping started (seen in status at ${
