@@ -5,10 +5,7 @@
  * the hops the request takes. `SEED=n` replays a run.
  */
 import assert from "node:assert/strict";
-import { loadFastAead } from "../../ffi/fast_aead.ts";
-import { loadFastX25519 } from "../../ffi/sodium_x25519.ts";
-import { overlayNodeFactory } from "../../bench/sim/overlay_factory.ts";
-import { SimWorld } from "../../bench/sim/world.ts";
+import { overlayWorld } from "../helpers/sim_world.ts";
 import type { EchoResult } from "../../lib/overlay/echo.ts";
 import { DEFAULT_TTL } from "../../lib/overlay/overlay_message.ts";
 import type { OverlayNode } from "../../lib/overlay/overlay_node.ts";
@@ -16,14 +13,7 @@ import type { OverlayNode } from "../../lib/overlay/overlay_node.ts";
 const SEED = Number(Deno.env.get("SEED") ?? 1);
 
 Deno.test("echo: ping is answered and the trace walks the route to the destination", () => {
-  const world = new SimWorld({
-    seed: SEED,
-    factory: overlayNodeFactory(),
-    aead: loadFastAead(),
-    x25519: loadFastX25519(),
-    latencyMs: 10,
-    jitterMs: 2,
-  });
+  const world = overlayWorld({ seed: SEED, latencyMs: 10, jitterMs: 2 });
   try {
     const first = world.spawn([]);
     for (let i = 1; i < 48; i++) {

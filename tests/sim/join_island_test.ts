@@ -5,22 +5,14 @@
  * mix). Real nodes in virtual time; `SEED=n` replays a run.
  */
 import assert from "node:assert/strict";
-import { loadFastAead } from "../../ffi/fast_aead.ts";
-import { loadFastX25519 } from "../../ffi/sodium_x25519.ts";
-import { overlayNodeFactory } from "../../bench/sim/overlay_factory.ts";
-import { hostIp, SIM_PORT, SimWorld } from "../../bench/sim/world.ts";
+import { hostIp, SIM_PORT } from "../../bench/sim/world.ts";
+import { overlayWorld } from "../helpers/sim_world.ts";
 import { endpoint } from "../../lib/transport/endpoint.ts";
 
 const SEED = Number(Deno.env.get("SEED") ?? 1);
 
 Deno.test("a node whose bootstrap was not there at first joins the ring with its own joiners", () => {
-  const world = new SimWorld({
-    seed: SEED,
-    factory: overlayNodeFactory(),
-    aead: loadFastAead(),
-    x25519: loadFastX25519(),
-    latencyMs: 10,
-  });
+  const world = overlayWorld({ seed: SEED, latencyMs: 10 });
   try {
     const first = world.spawn([]);
     for (let i = 1; i < 6; i++) world.spawn([first.endpoint]);

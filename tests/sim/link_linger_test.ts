@@ -5,10 +5,8 @@
  * `SEED=n` replays a run.
  */
 import assert from "node:assert/strict";
-import { loadFastAead } from "../../ffi/fast_aead.ts";
-import { loadFastX25519 } from "../../ffi/sodium_x25519.ts";
-import { overlayNodeFactory } from "../../bench/sim/overlay_factory.ts";
-import { SimWorld } from "../../bench/sim/world.ts";
+import type { SimWorld } from "../../bench/sim/world.ts";
+import { overlayWorld } from "../helpers/sim_world.ts";
 import type { OverlayNode } from "../../lib/overlay/overlay_node.ts";
 
 const SEED = Number(Deno.env.get("SEED") ?? 1);
@@ -17,13 +15,7 @@ const LATENCY_MS = 10;
 
 /** A converged ring of 12 nodes, and in it two linked nodes that are not ring neighbours. */
 function pair(): { world: SimWorld; a: OverlayNode; b: OverlayNode } {
-  const world = new SimWorld({
-    seed: SEED,
-    factory: overlayNodeFactory(),
-    aead: loadFastAead(),
-    x25519: loadFastX25519(),
-    latencyMs: LATENCY_MS,
-  });
+  const world = overlayWorld({ seed: SEED, latencyMs: LATENCY_MS });
   const first = world.spawn([]);
   for (let i = 1; i < 12; i++) world.spawn([first.endpoint]);
   world.runUntil(world.clock.now() + 40_000);

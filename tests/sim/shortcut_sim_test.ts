@@ -6,11 +6,10 @@
  * asks for at most `maxShortcuts`. `SEED=n` replays a run; the seed is printed on failure.
  */
 import assert from "node:assert/strict";
-import { loadFastAead } from "../../ffi/fast_aead.ts";
-import { loadFastX25519 } from "../../ffi/sodium_x25519.ts";
 import { overlayNodeFactory } from "../../bench/sim/overlay_factory.ts";
 import { sortAddresses } from "../../bench/sim/metrics.ts";
-import { type SimHost, SimWorld } from "../../bench/sim/world.ts";
+import type { SimHost, SimWorld } from "../../bench/sim/world.ts";
+import { overlayWorld } from "../helpers/sim_world.ts";
 import { addressToHex, type OverlayAddress } from "../../lib/overlay/address.ts";
 import { OverlayNode } from "../../lib/overlay/overlay_node.ts";
 import { DEFAULT_SHORTCUT_TUNING } from "../../lib/overlay/shortcuts.ts";
@@ -27,13 +26,11 @@ const FORM_BOUND_MS = 2_000;
 
 /** A converged world of `NODES` real overlay nodes with the given tuning overrides. */
 function convergedWorld(tuning: Partial<OverlayTuning>): SimWorld {
-  const world = new SimWorld({
+  const world = overlayWorld({
     seed: SEED,
-    factory: overlayNodeFactory(tuning),
-    aead: loadFastAead(),
-    x25519: loadFastX25519(),
     latencyMs: 10,
     jitterMs: 4,
+    factory: overlayNodeFactory(tuning),
   });
   try {
     const first = world.spawn([]);
