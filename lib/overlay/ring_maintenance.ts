@@ -154,9 +154,10 @@ export class RingMaintenance {
     this.#refreshNear(conn);
   }
 
-  #hasUpLeaf(): boolean {
-    for (const c of this.node.conns.values()) if (c.up && c.wantLeaf) return true;
-    return false;
+  /** An up link to a bootstrap node, if any. */
+  #upLeaf(): Connection | undefined {
+    for (const c of this.node.conns.values()) if (c.up && c.wantLeaf) return c;
+    return undefined;
   }
 
   #hasLeaf(): boolean {
@@ -218,7 +219,7 @@ export class RingMaintenance {
     node.forgetClosed();
     // Not joined and not linked to a bootstrap node (its link failed): links to nodes that
     // bootstrapped from us do not help, they wait for us as we wait for them. Try it again.
-    const noLeaf = node.upAddresses.length === 0 || (!this.#joined && !this.#hasUpLeaf());
+    const noLeaf = node.upAddresses.length === 0 || (!this.#joined && !this.#upLeaf());
     if (noLeaf && this.#bootstrap.length > 0 && now - this.#lastProbeAt >= t.joinRetryMs) {
       this.#probeBootstrap();
     }
@@ -333,9 +334,7 @@ export class RingMaintenance {
     // Through the bootstrap node, which is in the ring: the greedy first hop may be a node that
     // bootstrapped from us and is no more joined than we are (it keeps our request until it has
     // joined, and we keep its: a public node and its joiners stayed an island of their own).
-    let leaf: Connection | undefined;
-    for (const c of this.node.conns.values()) if (c.up && c.wantLeaf) leaf = c;
-    this.node.requestConnection(this.node.address, ConnectPurpose.Near, leaf);
+    this.node.requestConnection(this.node.address, ConnectPurpose.Near, this.#upLeaf());
   }
 
   /** Recomputes the near set; `added` is a connection that just came up. */
@@ -343,8 +342,13 @@ export class RingMaintenance {
     const node = this.node;
     const sides = nearestOnEachSide(node.address, node.upAddresses, node.tuning.nearPerSide);
     const near = new Set<Connection>();
+    const nearRelayed: NodeInfo[] = [];
     for (const a of [...sides.clockwise, ...sides.counterClockwise]) {
-      near.add(node.upByAddress.get(a)!);
+      const conn = node.upByAddress.get(a)!;
+      near.add(conn);
+      // A relayed neighbour maps to the common neighbour's connection.
+      const relay = conn.address === a ? undefined : node.relays.get(a);
+      if (relay) nearRelayed.push({ ...relay.info, relayed: true });
     }
     const changed = near.size !== this.#near.size || [...near].some((c) => !this.#near.has(c));
     if (changed || (added && near.has(added))) this.#nearChanged = true;
@@ -353,13 +357,7 @@ export class RingMaintenance {
       if (a === sides.clockwise[0] || a === sides.counterClockwise[0]) this.#nearestMoved = true;
     }
     this.#near = near;
-    this.#nearRelayed = [];
-    for (const a of [...sides.clockwise, ...sides.counterClockwise]) {
-      const relay = node.relays.get(a);
-      if (relay && node.upByAddress.get(a) === relay.via) {
-        this.#nearRelayed.push({ ...relay.info, relayed: true });
-      }
-    }
+    this.#nearRelayed = nearRelayed;
     this.estimatedSize = estimateNetworkSize(node.address, sides);
     for (const c of node.conns.values()) this.classify(c);
   }
