@@ -66,6 +66,8 @@ export interface AgentStatus {
   estimatedSize: number;
   /** Overlay connections that are up (kind, address, endpoint, RTT, age, bytes). */
   connections: ConnectionStatus[];
+  /** On-demand shortcut requests sent since the agent started. */
+  shortcutsRequested: number;
   /** One entry per peer. */
   peers: PeerStatus[];
   /** Drop counters. */

@@ -78,6 +78,7 @@ export function agentStatus(s: StatusSources): AgentStatus {
     address: overlay.address,
     estimatedSize: overlay.estimatedSize,
     connections: overlay.connections,
+    shortcutsRequested: overlay.shortcutsRequested,
     peers: s.node.links.peers().map((p) => peerStatus(p, s.now)),
     drops: {
       ...d,

@@ -202,6 +202,12 @@ function overlayFamilies(s: AgentStatus): MetricFamily[] {
       "Number of overlay nodes, estimated from neighbour density.",
       s.estimatedSize,
     ),
+    one(
+      "ipop_shortcuts_requested_total",
+      "counter",
+      "On-demand shortcut requests sent.",
+      s.shortcutsRequested,
+    ),
   ];
 }
 

@@ -27,6 +27,8 @@ export interface OverlayStatus {
   estimatedSize: number;
   /** Connections that are up. */
   connections: ConnectionStatus[];
+  /** On-demand shortcut requests this node has sent since it started. */
+  shortcutsRequested: number;
 }
 
 /** Builds the status of `node`. */
@@ -48,5 +50,6 @@ export function overlayStatus(node: OverlayNode, estimatedSize: number): Overlay
         ...(relayed ? { via: addressToHex(c.address) } : {}),
       };
     }),
+    shortcutsRequested: node.shortcuts.requested,
   };
 }

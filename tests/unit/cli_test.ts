@@ -68,6 +68,7 @@ const SAMPLE_STATUS: AgentStatus = {
   },
   address: "0123456789abcdef0123456789abcdef01234567",
   estimatedSize: 12,
+  shortcutsRequested: 0,
   connections: [{
     kind: "near",
     address: "89abcdef0123456789abcdef0123456789abcdef",

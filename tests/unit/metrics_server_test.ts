@@ -22,6 +22,7 @@ const STATUS: AgentStatus = {
   },
   address: "0123456789abcdef0123456789abcdef01234567",
   estimatedSize: 1,
+  shortcutsRequested: 0,
   connections: [],
   peers: [],
   drops: {

@@ -33,6 +33,7 @@ const SAMPLE_STATUS: AgentStatus = {
   },
   address: "0123456789abcdef0123456789abcdef01234567",
   estimatedSize: 12,
+  shortcutsRequested: 3,
   connections: [{
     kind: "near",
     address: "89abcdef0123456789abcdef0123456789abcdef",
@@ -208,6 +209,7 @@ Deno.test("prometheus: status counters come out under their ipop_ names", () => 
   assert.equal(valueOf(p, "ipop_peer_last_handshake_age_seconds", { peer: PEER_KEY }), 4.2);
   assert.equal(valueOf(p, "ipop_peer_received_bytes_total", { peer: PEER_KEY }), 1536);
   assert.equal(valueOf(p, "ipop_overlay_estimated_size"), 12);
+  assert.equal(valueOf(p, "ipop_shortcuts_requested_total"), 3);
   assert.equal(valueOf(p, "ipop_lease_bound"), 1);
   assert.equal(valueOf(p, "ipop_lease_state", { state: "bound" }), 1);
   assert.equal(valueOf(p, "ipop_lease_state", { state: "claiming" }), 0);
