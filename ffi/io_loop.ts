@@ -15,7 +15,7 @@ const YIELD_INTERVAL_MS = 10;
 const PARKING_YIELD_INTERVAL_MS = 50;
 const PARKING_POLL_MS = 1;
 /** The most file descriptors one loop watches. */
-const MAX_SOURCES = 16;
+const MAX_SOURCES = 32;
 
 /**
  * The data path's event loop. It waits for readable file descriptors in a *synchronous* FFI
@@ -38,6 +38,8 @@ export class IoLoop {
   #handlers: (() => void)[] = [];
   #afterBurst: (() => void)[] = [];
   #stopped = false;
+  /** Bumped whenever the watched set changes: a round polled on an older set is not dispatched. */
+  #generation = 0;
   #running: Promise<void> | undefined;
   readonly #wakeBuf = new BigUint64Array([1n]);
   readonly #drainBuf = new Uint8Array(8);
@@ -70,9 +72,12 @@ export class IoLoop {
     this.wake();
   }
 
-  /** Runs `fn` after every burst of handlers (e.g. to flush batched sends). */
-  afterBurst(fn: () => void): void {
+  /** Runs `fn` after every burst of handlers (e.g. to flush batched sends); returns its remover. */
+  afterBurst(fn: () => void): () => void {
     this.#afterBurst.push(fn);
+    return () => {
+      this.#afterBurst = this.#afterBurst.filter((f) => f !== fn);
+    };
   }
 
   /** Runs the loop until `stop()`. Calling it twice returns the same promise. */
@@ -96,6 +101,7 @@ export class IoLoop {
   }
 
   #rebuild(): void {
+    this.#generation++;
     this.#pollfds.fill(0);
     this.#fds.forEach((fd, i) => {
       this.#pollView.setInt32(i * 8, fd, true);
@@ -111,11 +117,14 @@ export class IoLoop {
       if (sinceYield >= YIELD_INTERVAL_MS) {
         const parking = performance.now() - lastParking >= PARKING_YIELD_INTERVAL_MS;
         const wait = parking ? PARKING_POLL_MS : 0;
+        const generation = this.#generation;
         const ready = await this.#c.poll_wait(this.#pollfds, BigInt(this.#fds.length), wait);
         lastYield = performance.now();
         if (parking) lastParking = lastYield;
         if (this.#stopped) break;
-        if (ready > 0) this.#dispatch(this.#fds.length);
+        // Sources added or removed while the worker polled: its results may name other fds
+        // (they are level-triggered, so the next round sees them again).
+        if (ready > 0 && generation === this.#generation) this.#dispatch(this.#fds.length);
         continue;
       }
       const n = this.#fds.length;

@@ -5,30 +5,19 @@
  */
 
 import type { IoLoop } from "./io_loop.ts";
-import { check, Errno, errno, libc, strerror } from "./libc.ts";
+import { Errno, errno, libc } from "./libc.ts";
 import { MmsgBatch, MMSGHDR_BYTES, MSG_DONTWAIT, MSG_TRUNC } from "./mmsg.ts";
-import { AF_INET, AF_INET6, SOCKADDR_IN6_BYTES, SockaddrCodec } from "./sockaddr.ts";
-import { type Endpoint, formatEndpoint } from "../lib/transport/endpoint.ts";
+import { type FanHit, PortFan } from "./port_fan.ts";
+import { SockaddrCodec } from "./sockaddr.ts";
+import { openUdpSocket, setTtl } from "./udp_socket.ts";
+import type { Endpoint } from "../lib/transport/endpoint.ts";
 import {
   type DatagramHandler,
+  type FanOutOptions,
   newTransportStats,
   type Transport,
   type TransportStats,
 } from "../lib/transport/transport.ts";
-
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_SNDBUFFORCE = 32;
-const SO_RCVBUFFORCE = 33;
-const IPPROTO_IPV6 = 41;
-const IPV6_V6ONLY = 26;
-const IPV6_UNICAST_HOPS = 16;
-const IPPROTO_IP = 0;
-const IP_TTL = 2;
 
 /** Default kernel socket buffer size, each direction. */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -38,6 +27,25 @@ export const DEFAULT_BATCH_SIZE = 64;
 export const DEFAULT_SLOT_BYTES = 2048;
 /** The most `recvmmsg` rounds one readable event drains before returning to the loop. */
 const MAX_RECEIVE_ROUNDS = 16;
+/** Fans of sockets open at once (each holds up to `FanOutOptions.count` descriptors). */
+const MAX_FANS = 2;
+/** Sockets taken over from fans at once (each is one more source of the `IoLoop`). */
+const MAX_PINS = 8;
+/** A taken-over socket that received nothing for this long is closed. */
+const PIN_IDLE_MS = 60_000;
+const PIN_SWEEP_MS = 10_000;
+/** Datagrams per batched syscall on a taken-over socket (one peer's traffic). */
+const PIN_BATCH_SIZE = 16;
+
+/** A socket taken over from a fan: it alone reaches one peer through our NAT. */
+interface Pin {
+  transport: UdpTransport;
+  lastReceiveAt: number;
+}
+
+function pinKey(ep: Endpoint): string {
+  return `${ep.host} ${ep.port}`;
+}
 
 /** Options of `UdpTransport.bind`. */
 export interface UdpTransportOptions {
@@ -69,7 +77,7 @@ export interface UdpTransportStats extends TransportStats {
  */
 export class UdpTransport implements Transport {
   readonly localEndpoint: Endpoint;
-  readonly stats: UdpTransportStats = { ...newTransportStats(), receiveDrops: 0 };
+  readonly stats: UdpTransportStats;
   readonly #c = libc();
   readonly #fd: number;
   readonly #loop: IoLoop;
@@ -81,12 +89,24 @@ export class UdpTransport implements Transport {
   #flushQueued = false;
   #closed = false;
   #handler: DatagramHandler = () => {};
+  readonly #removeAfterBurst: () => void;
+  readonly #fans = new Set<PortFan>();
+  /** Sockets taken over from fans, by the peer endpoint each one serves. */
+  readonly #pins = new Map<string, Pin>();
+  #pinSweep: ReturnType<typeof setTimeout> | undefined;
   readonly #flushFromMicrotask = () => {
     this.#flushQueued = false;
     this.flush();
   };
 
-  private constructor(loop: IoLoop, fd: number, local: Endpoint, opts: UdpTransportOptions) {
+  private constructor(
+    loop: IoLoop,
+    fd: number,
+    local: Endpoint,
+    opts: UdpTransportOptions,
+    stats?: UdpTransportStats,
+  ) {
+    this.stats = stats ?? { ...newTransportStats(), receiveDrops: 0 };
     this.#loop = loop;
     this.#fd = fd;
     this.localEndpoint = local;
@@ -97,7 +117,7 @@ export class UdpTransport implements Transport {
     this.#tx = new MmsgBatch(batch, slot);
     this.#txLengths = new Uint32Array(batch);
     loop.add(fd, () => this.#onReadable());
-    loop.afterBurst(() => this.flush());
+    this.#removeAfterBurst = loop.afterBurst(() => this.flush());
     loop.wake(); // IoLoop.add does not interrupt a poll already waiting without this fd
   }
 
@@ -107,39 +127,9 @@ export class UdpTransport implements Transport {
    * when the socket cannot be created or bound.
    */
   static bind(loop: IoLoop, local: Endpoint, opts: UdpTransportOptions = {}): UdpTransport {
-    const c = libc();
-    const fail = (code: number): never => {
-      throw new Error(`Cannot listen on ${formatEndpoint(local)}: ${strerror(code)}`);
-    };
-    const v6 = local.family === 6;
-    const fd = c.socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) fail(errno());
-    try {
-      if (v6) setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
-      const bufBytes = opts.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES;
-      if (!setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, bufBytes)) {
-        setIntOption(fd, SOL_SOCKET, SO_RCVBUF, bufBytes);
-      }
-      if (!setIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, bufBytes)) {
-        setIntOption(fd, SOL_SOCKET, SO_SNDBUF, bufBytes);
-      }
-      const codec = new SockaddrCodec(local.family);
-      const sa = codec.encode(local);
-      if (!sa) throw new Error(`Cannot listen on ${formatEndpoint(local)}: bad address`);
-      if (c.bind(fd, sa, sa.length) < 0) fail(errno());
-      const name = new Uint8Array(SOCKADDR_IN6_BYTES);
-      const nameLen = new Uint8Array(4);
-      new DataView(nameLen.buffer).setUint32(0, name.length, true);
-      if (c.getsockname(fd, name, nameLen) < 0) fail(errno());
-      const bound = codec.decode(name, new DataView(name.buffer), 0);
-      if (!bound) throw new Error(`Cannot listen on ${formatEndpoint(local)}: bad local address`);
-      // A v6 socket bound to a v4-mapped address still reports the family it was asked for.
-      const actual: Endpoint = Object.freeze({ ...local, port: bound.port });
-      return new UdpTransport(loop, fd, actual, opts);
-    } catch (err) {
-      c.close(fd);
-      throw err;
-    }
+    const bufferBytes = opts.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES;
+    const { fd, bound } = openUdpSocket(local, bufferBytes);
+    return new UdpTransport(loop, fd, bound, opts);
   }
 
   /**
@@ -149,15 +139,13 @@ export class UdpTransport implements Transport {
   sendPrimer(to: Endpoint, data: Uint8Array, ttl: number): void {
     if (this.#closed) return;
     this.flush();
-    const [level, name] = this.localEndpoint.family === 6 && to.family === 6
-      ? [IPPROTO_IPV6, IPV6_UNICAST_HOPS]
-      : [IPPROTO_IP, IP_TTL];
-    if (!setIntOption(this.#fd, level, name, ttl)) return void this.stats.sendDrops++;
+    const family = this.localEndpoint.family;
+    if (!setTtl(this.#fd, family, to, ttl)) return void this.stats.sendDrops++;
     try {
       this.send(to, data);
       this.flush();
     } finally {
-      setIntOption(this.#fd, level, name, -1); // -1: back to the system default
+      setTtl(this.#fd, family, to, -1);
     }
   }
 
@@ -172,6 +160,10 @@ export class UdpTransport implements Transport {
 
   send(to: Endpoint, data: Uint8Array): void {
     if (this.#closed) return;
+    if (this.#pins.size > 0) {
+      const pin = this.#pins.get(pinKey(to));
+      if (pin) return pin.transport.send(to, data);
+    }
     const name = this.#codec.encode(to);
     if (name === null || data.length > this.#tx.slotBytes) {
       this.stats.sendDrops++;
@@ -218,8 +210,83 @@ export class UdpTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     this.#txCount = 0;
+    for (const fan of this.#fans) fan.close();
+    this.#fans.clear();
+    for (const pin of this.#pins.values()) pin.transport.close();
+    this.#pins.clear();
+    clearTimeout(this.#pinSweep);
+    this.#removeAfterBurst();
     this.#loop.remove(this.#fd);
     this.#c.close(this.#fd);
+  }
+
+  /**
+   * Birthday punching (see `PortFan`): opens `opts.count` sockets on our address, each priming
+   * its own NAT mapping toward `targets` with `data`. The first datagram one of them receives
+   * from a target's address is delivered like any other, and from then on that socket carries
+   * everything sent to (and received from) its sender, until it is idle for a minute. False
+   * when refused: too many fans or taken-over sockets already, or no socket could be opened.
+   */
+  fanOut(targets: readonly Endpoint[], data: Uint8Array, opts: FanOutOptions): boolean {
+    if (this.#closed || this.#fans.size >= MAX_FANS || this.#pins.size >= MAX_PINS) return false;
+    const hosts = new Set(targets.map((t) => t.host));
+    const holder: { fan?: PortFan } = {};
+    try {
+      holder.fan = new PortFan(
+        this.localEndpoint,
+        targets,
+        data,
+        opts,
+        (from) => hosts.has(from.host),
+        (hit) => this.#pin(hit),
+        () => holder.fan && this.#fans.delete(holder.fan),
+      );
+    } catch {
+      return false;
+    }
+    this.#fans.add(holder.fan);
+    return true;
+  }
+
+  /** Sockets taken over from fans (for status and tests). */
+  get pinnedSockets(): number {
+    return this.#pins.size;
+  }
+
+  #pin(hit: FanHit): void {
+    if (this.#closed || this.#pins.size >= MAX_PINS) return void this.#c.close(hit.fd);
+    const key = pinKey(hit.from);
+    this.#pins.get(key)?.transport.close();
+    const opts = { batchSize: PIN_BATCH_SIZE, slotBytes: this.#rx.slotBytes };
+    const transport = new UdpTransport(this.#loop, hit.fd, hit.local, opts, this.stats);
+    const pin: Pin = { transport, lastReceiveAt: performance.now() };
+    transport.onReceive((data, from) => {
+      pin.lastReceiveAt = performance.now();
+      this.#handler(data, from);
+    });
+    this.#pins.set(key, pin);
+    this.#schedulePinSweep();
+    this.stats.datagramsReceived++;
+    this.stats.bytesReceived += hit.data.length;
+    try {
+      this.#handler(hit.data, hit.from);
+    } catch (err) {
+      this.#loop.onError(err);
+    }
+  }
+
+  #schedulePinSweep(): void {
+    if (this.#pinSweep !== undefined || this.#closed) return;
+    this.#pinSweep = setTimeout(() => {
+      this.#pinSweep = undefined;
+      const now = performance.now();
+      for (const [key, pin] of this.#pins) {
+        if (now - pin.lastReceiveAt < PIN_IDLE_MS) continue;
+        pin.transport.close();
+        this.#pins.delete(key);
+      }
+      if (this.#pins.size > 0) this.#schedulePinSweep();
+    }, PIN_SWEEP_MS);
   }
 
   #onReadable(): void {
@@ -257,21 +324,4 @@ export class UdpTransport implements Transport {
   }
 }
 
-/** setsockopt with an int value; true on success. */
-function setIntOption(fd: number, level: number, name: number, value: number): boolean {
-  const v = new Uint8Array(4);
-  new DataView(v.buffer).setInt32(0, value, true);
-  return libc().setsockopt(fd, level, name, v, 4) === 0;
-}
-
-/** Reads an int socket option (for tests and diagnostics). */
-export function getIntOption(fd: number, level: number, name: number): number {
-  const v = new Uint8Array(4);
-  const len = new Uint8Array(4);
-  new DataView(len.buffer).setUint32(0, 4, true);
-  check("getsockopt", libc().getsockopt(fd, level, name, v, len));
-  return new DataView(v.buffer).getInt32(0, true);
-}
-
-/** Socket option numbers, for `getIntOption`. */
-export const SocketOption = { SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } as const;
+export { getIntOption, SocketOption } from "./udp_socket.ts";

@@ -36,10 +36,28 @@ export interface Transport {
    * without it cannot prime.
    */
   sendPrimer?(to: Endpoint, data: Uint8Array, ttl: number): void;
+  /**
+   * Birthday punching from behind a NAT that maps every destination to a fresh port: opens
+   * `opts.count` extra sockets, each priming its own mapping toward `targets` with `data` (IP
+   * TTL `opts.ttl`), for `opts.windowMs`. The first datagram one receives from a target's
+   * address is delivered as usual, and that socket then carries all traffic with its sender.
+   * Optional: false (or absent) when the transport cannot or will not.
+   */
+  fanOut?(targets: readonly Endpoint[], data: Uint8Array, opts: FanOutOptions): boolean;
   /** Counters, for status. */
   readonly stats: TransportStats;
   /** Releases the socket. */
   close(): void;
+}
+
+/** How `Transport.fanOut` opens its sockets. */
+export interface FanOutOptions {
+  /** Sockets to open. */
+  count: number;
+  /** IP TTL of the primers. */
+  ttl: number;
+  /** How long the sockets wait for the peer. */
+  windowMs: number;
 }
 
 /** Counters every transport keeps. */

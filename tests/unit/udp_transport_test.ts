@@ -17,12 +17,7 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Pro
 async function withLoop(body: (loop: IoLoop) => Promise<void>): Promise<void> {
   const loop = new IoLoop();
   const errors: unknown[] = [];
-  loop.onError = (err) => {
-    // Known IoLoop race (ffi/io_loop.ts, not ours): a `remove()` while `poll_wait` is in flight
-    // shifts the handler list, so the stale round may index past its end. Harmless to us.
-    if (err instanceof TypeError && /handlers\[i\] is not a function/.test(err.message)) return;
-    errors.push(err);
-  };
+  loop.onError = (err) => errors.push(err);
   const running = loop.run();
   try {
     await body(loop);
