@@ -248,6 +248,12 @@ export class UdpTransport implements Transport {
     return true;
   }
 
+  /** Told when a fan's socket is taken over (for logs): its local endpoint and the peer's. */
+  onPinned: (local: Endpoint, peer: Endpoint) => void = () => {};
+
+  /** Told when a taken-over socket is closed for being idle. */
+  onPinClosed: (local: Endpoint) => void = () => {};
+
   /** Sockets taken over from fans (for status and tests). */
   get pinnedSockets(): number {
     return this.#pins.size;
@@ -266,6 +272,7 @@ export class UdpTransport implements Transport {
     });
     this.#pins.set(key, pin);
     this.#schedulePinSweep();
+    this.onPinned(hit.local, hit.from);
     this.stats.datagramsReceived++;
     this.stats.bytesReceived += hit.data.length;
     try {
@@ -282,6 +289,7 @@ export class UdpTransport implements Transport {
       const now = performance.now();
       for (const [key, pin] of this.#pins) {
         if (now - pin.lastReceiveAt < PIN_IDLE_MS) continue;
+        this.onPinClosed(pin.transport.localEndpoint);
         pin.transport.close();
         this.#pins.delete(key);
       }

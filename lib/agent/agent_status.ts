@@ -82,8 +82,17 @@ export interface AgentStatus {
   dht: DhtStatusSummary;
   /** Virtual-IP packets the router forwarded or dropped, by reason. */
   router: Record<string, number>;
-  /** Link handshakes: initiations sent, and handshakes completed (either role). */
-  handshakes?: { initiated: number; completed: number };
+  /**
+   * Link handshakes: initiations sent, handshakes completed (either role), and hole punching:
+   * primers sent, fans of sockets opened and port guesses sent (birthday punching).
+   */
+  handshakes?: {
+    initiated: number;
+    completed: number;
+    primersSent?: number;
+    fansOpened?: number;
+    guessesSent?: number;
+  };
 }
 
 /** The lease part of the status. */

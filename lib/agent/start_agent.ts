@@ -66,6 +66,9 @@ export function startAgent(opts: StartAgentOptions): Promise<RunningAgent> {
         DATAGRAM_SLACK_BYTES,
     });
     opened.push(transport);
+    transport.onPinned = (local, peer) =>
+      logger.debug(`birthday punch: ${formatEndpoint(peer)} reached our socket ${local.port}`);
+    transport.onPinClosed = (local) => logger.debug(`birthday socket ${local.port} idle: closed`);
     // The address comes with the lease (a static --address too: it is claimed first).
     const tun = TunDevice.open(loop, { name: config.tunName, mtu: config.mtu });
     opened.push(tun);

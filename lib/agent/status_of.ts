@@ -111,6 +111,9 @@ export function agentStatus(s: StatusSources): AgentStatus {
     handshakes: {
       initiated: s.node.links.initiations,
       completed: s.node.links.handshakesCompleted,
+      primersSent: s.node.links.primersSent,
+      fansOpened: s.node.links.fansOpened,
+      guessesSent: s.node.links.guessesSent,
     },
   };
 }

@@ -34,6 +34,10 @@ export interface LinkTuning {
   punchRetryMs: number;
   /** IP TTL of hole-punching primers: past our own NAT, expired before the peer's. */
   primerTtl: number;
+  /** Birthday punching, behind a NAT that maps per destination: sockets opened (see `birthday.ts`). */
+  fanSockets: number;
+  /** Birthday punching, behind a cone NAT: guesses per wave. */
+  guessesPerWave: number;
 }
 
 /** The defaults: keepalives well under common NAT UDP timeouts (30 s). */
@@ -48,6 +52,8 @@ export const DEFAULT_LINK_TUNING: LinkTuning = {
   handshakesPerSecond: 200,
   punchRetryMs: 1_000,
   primerTtl: 2,
+  fanSockets: 256,
+  guessesPerWave: 1_024,
 };
 
 /** How long after `addPeerAt` a first handshake is retried (after `punchRetryMs`, doubling). */

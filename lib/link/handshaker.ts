@@ -154,7 +154,10 @@ export class Handshaker {
     }
     const peer = this.#host.peerForInitiation(remoteStatic);
     if (!peer) return void drops.notAllowed++;
-    if (this.#yieldsTo(peer, from)) return; // ours is in flight and wins; theirs would cross it
+    if (this.#yieldsTo(peer, from)) {
+      // Ours is in flight and wins; theirs would cross it.
+      return this.#host.logger.debug(`handshake from ${peer.keyText}: ours wins`);
+    }
     const items = this.#decodePayload(payload);
     if (!items) return;
     const stamp = items.get(TlvType.Timestamp);
@@ -183,6 +186,7 @@ export class Handshaker {
     peer.lastReceivedAt = now;
     this.#host.installSession(peer, session, "responder");
     this.#host.send(peer, encodeResponse(localIndex, msg.senderIndex, message, peer.mac1Key));
+    this.#host.logger.debug(`handshake from ${peer.keyText} at ${formatEndpoint(from)}, answered`);
   }
 
   /** Handles a datagram of type response. */
@@ -244,7 +248,8 @@ export class Handshaker {
    */
   #yieldsTo(peer: Peer, from: Endpoint): boolean {
     const mine = peer.handshake;
-    if (!mine || this.#host.clock.now() - mine.sentAt >= this.#host.tuning.rekeyTimeoutMs) {
+    const now = this.#host.clock.now();
+    if (!mine || now - mine.sentAt >= this.#host.tuning.rekeyTimeoutMs || now < peer.fanUntil) {
       return false;
     }
     const sentThere = (peer.endpoint !== null && sameEndpoint(peer.endpoint, from)) ||

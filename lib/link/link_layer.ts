@@ -1,6 +1,6 @@
 import type { TimerHandle } from "../clock/clock.ts";
 import { nodeX25519 } from "../crypto/x25519.ts";
-import { type Endpoint, sameEndpoint } from "../transport/endpoint.ts";
+import { type Endpoint, formatEndpoint, sameEndpoint } from "../transport/endpoint.ts";
 import {
   DATA_HEADER_BYTES,
   DATA_OVERHEAD_BYTES,
@@ -17,6 +17,7 @@ import {
   REJECT_AFTER_MESSAGES,
   REJECT_AFTER_TIME_MS,
 } from "./constants.ts";
+import { FAN_WINDOW_MS, mapsPerDestination, PortGuesser } from "./birthday.ts";
 import { type DropCounters, newDropCounters } from "./drop_counters.ts";
 import { Handshaker } from "./handshaker.ts";
 import { type KeyAnswerHandler, KeyProber } from "./key_prober.ts";
@@ -56,11 +57,14 @@ export class LinkLayer {
   /** Hole-punching primers sent, and received (ones that did not expire on the way). */
   primersSent = 0;
   primersReceived = 0;
+  /** Birthday punching: fans of sockets opened (behind a NAT that maps per destination). */
+  fansOpened = 0;
   readonly tuning: LinkTuning;
   readonly #peers = new Map<string, Peer>();
   readonly #bySession = new Map<number, IndexEntry>();
   readonly #handshaker: Handshaker;
   readonly #prober: KeyProber;
+  readonly #guesser: PortGuesser;
   readonly #opts: LinkLayerOptions;
   #onPacket: LinkPacketHandler = () => {};
   #onPeerAddress: (peer: Peer) => void = () => {};
@@ -111,8 +115,56 @@ export class LinkLayer {
         this.#reflexive = [ep, ...this.#reflexive.filter((e) => !sameEndpoint(e, ep))].slice(0, 4);
       },
     });
+    this.#guesser = new PortGuesser(opts.rng, this.tuning.guessesPerWave);
     opts.transport.onReceive((data, from) => this.#receive(data, from));
     this.#scheduleTick();
+  }
+
+  /** Birthday punching, cone side: guesses sent to random ports of peers' NATs. */
+  get guessesSent(): number {
+    return this.#guesser.probesSent;
+  }
+
+  /**
+   * True when peers see us at several ports of one address: our NAT maps each destination to
+   * its own port, so only birthday punching (`fanOut`) gets a direct link through it.
+   */
+  get mapsPerDestination(): boolean {
+    return mapsPerDestination(this.#reflexive, this.localEndpoint);
+  }
+
+  /** True when the transport can open a fan of sockets (birthday punching). */
+  get canFanOut(): boolean {
+    return this.#opts.transport.fanOut !== undefined;
+  }
+
+  /**
+   * Birthday punching, behind a NAT that maps per destination: opens a fan of sockets, each
+   * priming its own mapping toward the peer's `candidates`; the peer guesses their ports. One
+   * fan per peer at a time. True when the transport opened one.
+   */
+  fanOut(publicKey: Uint8Array, candidates: readonly Endpoint[]): boolean {
+    const transport = this.#opts.transport;
+    if (!transport.fanOut || this.#closed) return false;
+    const peer = this.addPeer(publicKey, null);
+    const now = this.#opts.clock.now();
+    if (peer.current || now < peer.fanUntil) return false;
+    const targets = uniqueEndpoints(candidates).slice(0, MAX_CANDIDATES);
+    const opened = transport.fanOut(targets, PRIMER_DATAGRAM, {
+      count: this.tuning.fanSockets,
+      ttl: this.tuning.primerTtl,
+      windowMs: FAN_WINDOW_MS,
+    });
+    this.#opts.logger.debug(
+      `birthday punch: ${
+        opened ? "opened" : "could not open"
+      } a fan of ${this.tuning.fanSockets} ` +
+        `sockets toward ${targets.map(formatEndpoint).join(", ")}`,
+    );
+    if (!opened) return false;
+    this.fansOpened++;
+    peer.fanUntil = now + FAN_WINDOW_MS;
+    return true;
   }
 
   /** Sets the receiver of decrypted packets. */
@@ -187,9 +239,15 @@ export class LinkLayer {
    * punching at once: the other side is sending or priming now, and a retry of the old round
    * may be seconds away.
    */
-  addPeerAt(publicKey: Uint8Array, candidates: readonly Endpoint[], holdMs = 0): Peer {
+  addPeerAt(
+    publicKey: Uint8Array,
+    candidates: readonly Endpoint[],
+    holdMs = 0,
+    guessHost: string | null = null,
+  ): Peer {
     const peer = this.addPeer(publicKey, null);
     if (peer.current) return peer;
+    if (guessHost !== null) this.#armGuessing(peer, guessHost, holdMs);
     peer.candidates = uniqueEndpoints(candidates).slice(0, MAX_CANDIDATES);
     peer.endpoint ??= peer.candidates[0] ?? null;
     const now = this.#opts.clock.now();
@@ -198,6 +256,19 @@ export class LinkLayer {
     peer.punchAttempts = 0;
     if (peer.endpoint && holdMs <= 0) this.#handshaker.initiate(peer, true);
     return peer;
+  }
+
+  /**
+   * Birthday punching, cone side: each initiation to `peer` in the next seconds also goes to a
+   * wave of random ports of `host`, its NAT. The first goes when the hold ends (not at the next
+   * tick: the peer's fan of sockets is open for a few seconds only).
+   */
+  #armGuessing(peer: Peer, host: string, holdMs: number): void {
+    this.#guesser.arm(peer, host, this.#opts.clock.now());
+    if (holdMs <= 0) return;
+    this.#opts.clock.setTimer(holdMs, () => {
+      if (!this.#closed && !peer.current) this.#handshaker.initiate(peer, true);
+    });
   }
 
   /** Opens our NAT's mappings toward `candidates` with primers that expire on the way. */
@@ -321,8 +392,15 @@ export class LinkLayer {
       ? (peer.endpoint ? [peer.endpoint] : [])
       : uniqueEndpoints(peer.endpoint ? [peer.endpoint, ...peer.candidates] : peer.candidates);
     if (targets.length === 0) return;
-    peer.lastSentAt = this.#opts.clock.now();
-    for (const to of targets) this.#opts.transport.send(to, datagram);
+    const now = this.#opts.clock.now();
+    peer.lastSentAt = now;
+    const send = (to: Endpoint, d: Uint8Array) => this.#opts.transport.send(to, d);
+    for (const to of targets) send(to, datagram);
+    if (peer.guess && this.#guesser.wave(peer, datagram, now, send)) {
+      this.#opts.logger.debug(
+        `birthday punch: wave ${peer.guess.waves} of guesses toward ${peer.guess.host} for ${peer.keyText}`,
+      );
+    }
   }
 
   #sendRaw(peer: Peer, datagram: Uint8Array): void {

@@ -1,3 +1,4 @@
+import type { GuessState } from "./birthday.ts";
 import type { Endpoint } from "../transport/endpoint.ts";
 import type { InitiatorHandshake } from "../noise/handshake_ikpsk2.ts";
 import type { Session } from "./session.ts";
@@ -57,6 +58,14 @@ export class Peer {
   punchUntil = -Infinity;
   /** Initiations sent since `punchUntil` was set (the retry interval doubles with each). */
   punchAttempts = 0;
+  /** Birthday punching toward this peer's ports, when armed (see `birthday.ts`). */
+  guess: GuessState | null = null;
+  /**
+   * Birthday punching: until this clock time a fan of our sockets waits for this peer's
+   * guesses. Its initiations are answered even when ours would win a crossing: ours leave from
+   * our main socket, which its NAT does not let through.
+   */
+  fanUntil = -Infinity;
   /** Messages waiting for a session (copies), oldest first. */
   readonly pending: { type: DataType; payload: Uint8Array }[] = [];
   /**

@@ -13,6 +13,7 @@ import {
   type OverlayMessage,
 } from "./overlay_message.ts";
 import type { NodeInfo } from "./node_info.ts";
+import { natHostOf } from "../link/birthday.ts";
 import type { OverlayNode } from "./overlay_node.ts";
 import type { RingMaintenance } from "./ring_maintenance.ts";
 
@@ -21,6 +22,13 @@ import type { RingMaintenance } from "./ring_maintenance.ts";
  * requester's do not arrive (the requester sends as soon as it has the answer).
  */
 export const PUNCH_HOLD_MS = 1_000;
+
+/**
+ * Birthday punching (`lib/link/birthday.ts`): how long the cone side waits before its first
+ * wave of guesses, so that the other side's fan of sockets is open when they arrive (it opens
+ * when our answer reaches it).
+ */
+export const FAN_LEAD_MS = 300;
 
 /** Requests kept while this node is still joining. */
 export const MAX_DEFERRED_REQUESTS = 16;
@@ -156,8 +164,11 @@ export class ConnectToMe {
   #answerThroughOverlay(req: ConnectBody, reply: OverlayMessage): void {
     const node = this.node;
     if (!this.maintenance.knownPublic) node.links.prime(req.sender.endpoints);
+    this.#fanOutFor(req.sender); // before the answer: the requester guesses when it has it
     this.#routeReply(req.via ?? null, reply);
-    const conn = node.connect(req.sender.publicKey, req.sender.endpoints, PUNCH_HOLD_MS);
+    const guess = this.#guessHostOf(req.sender);
+    const hold = guess === null ? PUNCH_HOLD_MS : FAN_LEAD_MS;
+    const conn = node.connect(req.sender.publicKey, req.sender.endpoints, hold, guess);
     if (!conn) return;
     this.#noteRequest(conn, req);
     if (!conn.up) this.#awaitLink(conn.address, reply, null, true);
@@ -249,6 +260,25 @@ export class ConnectToMe {
     return true;
   }
 
+  /**
+   * Birthday punching, our side being behind a NAT that maps per destination: a fan of sockets
+   * toward a peer behind another NAT that can guess its ports (not linked to us yet).
+   */
+  #fanOutFor(peer: NodeInfo): void {
+    const node = this.node;
+    if (!node.fansOut || peer.behindNat !== true || peer.fansOut === true) return;
+    const address = addressOfKey(peer.publicKey);
+    if (node.upByAddress.get(address)?.address === address) return; // linked directly already
+    // The link layer's peer is made here (`connect` takes it over): not when no connection can be.
+    if (node.conns.size >= node.tuning.maxConnections) return;
+    node.links.fanOut(peer.publicKey, peer.endpoints);
+  }
+
+  /** Birthday punching, our side behind a cone NAT: the peer's NAT address to guess at, or null. */
+  #guessHostOf(peer: NodeInfo): string | null {
+    return peer.fansOut === true && this.node.behindConeNat ? natHostOf(peer.endpoints) : null;
+  }
+
   /** An answer delivered here: link to the answerer and consider its neighbours. */
   answered(msg: OverlayMessage): void {
     const node = this.node;
@@ -259,7 +289,9 @@ export class ConnectToMe {
     const pending = this.#pending.get(reply.token);
     if (!pending) return;
     this.#pending.delete(reply.token);
-    const conn = node.connect(reply.sender.publicKey, reply.sender.endpoints);
+    this.#fanOutFor(reply.sender);
+    const guess = this.#guessHostOf(reply.sender);
+    const conn = node.connect(reply.sender.publicKey, reply.sender.endpoints, 0, guess);
     if (conn) learnNat(conn, reply.sender);
     if (conn && pending.purpose === ConnectPurpose.Far) conn.wantFar = true;
     if (conn && pending.purpose === ConnectPurpose.Shortcut) conn.wantShortcut = true;

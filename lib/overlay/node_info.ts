@@ -9,7 +9,7 @@ import { decodeEndpoint, encodeEndpoint, ENDPOINT_BYTES } from "../wire/endpoint
  * +-----------------------+-------+---------------------------------+
  * | public key (32)       | flags | endpoints (count × 19 bytes)    |
  * +-----------------------+-------+---------------------------------+
- * flags: bit 7 behind a NAT, bit 6 relayed, bits 0-2 count
+ * flags: bit 7 behind a NAT, bit 6 relayed, bit 5 fans out, bits 0-2 count
  * ```
  */
 export interface NodeInfo {
@@ -25,6 +25,11 @@ export interface NodeInfo {
    * own (so it is no common neighbour to relay through).
    */
   relayed?: boolean;
+  /**
+   * The node is behind a NAT that maps every destination to its own port, and links to nodes
+   * behind other NATs by birthday punching: it opens a fan of sockets, the other side guesses.
+   */
+  fansOut?: boolean;
 }
 
 /** The most endpoints one node advertises. */
@@ -32,6 +37,7 @@ export const MAX_ADVERTISED_ENDPOINTS = 4;
 const KEY_BYTES = 32;
 const BEHIND_NAT_BIT = 0x80;
 const RELAYED_BIT = 0x40;
+const FANS_OUT_BIT = 0x20;
 const COUNT_MASK = 0x07;
 
 /** Bytes `info` takes on the wire. */
@@ -44,7 +50,7 @@ export function writeNodeInfo(out: Uint8Array, off: number, info: NodeInfo): num
   out.set(info.publicKey, off);
   const eps = info.endpoints.slice(0, MAX_ADVERTISED_ENDPOINTS);
   out[off + KEY_BYTES] = eps.length | (info.behindNat ? BEHIND_NAT_BIT : 0) |
-    (info.relayed ? RELAYED_BIT : 0);
+    (info.relayed ? RELAYED_BIT : 0) | (info.fansOut ? FANS_OUT_BIT : 0);
   let at = off + KEY_BYTES + 1;
   for (const ep of eps) {
     out.set(encodeEndpoint(ep), at);
@@ -60,7 +66,7 @@ export function readNodeInfo(
 ): { info: NodeInfo; next: number } | null {
   if (off + KEY_BYTES + 1 > bytes.length) return null;
   const flags = bytes[off + KEY_BYTES]!;
-  if ((flags & ~(BEHIND_NAT_BIT | RELAYED_BIT | COUNT_MASK)) !== 0) return null;
+  if ((flags & ~(BEHIND_NAT_BIT | RELAYED_BIT | FANS_OUT_BIT | COUNT_MASK)) !== 0) return null;
   const count = flags & COUNT_MASK;
   const end = off + KEY_BYTES + 1 + count * ENDPOINT_BYTES;
   if (count > MAX_ADVERTISED_ENDPOINTS || end > bytes.length) return null;
@@ -74,5 +80,6 @@ export function readNodeInfo(
   const info: NodeInfo = { publicKey, endpoints };
   if ((flags & BEHIND_NAT_BIT) !== 0) info.behindNat = true;
   if ((flags & RELAYED_BIT) !== 0) info.relayed = true;
+  if ((flags & FANS_OUT_BIT) !== 0) info.fansOut = true;
   return { info, next: end };
 }

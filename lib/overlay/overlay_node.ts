@@ -252,26 +252,45 @@ export class OverlayNode {
   selfInfo(): NodeInfo {
     const publicKey = this.#opts.identity.publicKey;
     const endpoints = this.#maintenance.advertised();
-    return this.#maintenance.behindNat
-      ? { publicKey, endpoints, behindNat: true }
-      : { publicKey, endpoints };
+    if (!this.#maintenance.behindNat) return { publicKey, endpoints };
+    return this.fansOut
+      ? { publicKey, endpoints, behindNat: true, fansOut: true }
+      : { publicKey, endpoints, behindNat: true };
   }
 
-  /** Starts (or reuses) a connection to the node with `publicKey` at `endpoints`. */
-  connect(publicKey: Uint8Array, endpoints: Endpoint[], holdMs = 0): Connection | null {
+  /** Behind a NAT that maps per destination, and able to punch through it (`LinkLayer.fanOut`). */
+  get fansOut(): boolean {
+    return this.links.canFanOut && this.links.mapsPerDestination;
+  }
+
+  /** Behind a NAT that keeps one port for every destination: we can guess a fan's ports. */
+  get behindConeNat(): boolean {
+    return this.#maintenance.behindNat && !this.links.mapsPerDestination;
+  }
+
+  /**
+   * Starts (or reuses) a connection to the node with `publicKey` at `endpoints`; `holdMs` and
+   * `guessHost` as in `LinkLayer.addPeerAt`.
+   */
+  connect(
+    publicKey: Uint8Array,
+    endpoints: Endpoint[],
+    holdMs = 0,
+    guessHost: string | null = null,
+  ): Connection | null {
     const address = addressOfKey(publicKey);
     if (address === this.address || this.#closed) return null;
     const keyText = publicKey.toBase64();
     const existing = this.conns.get(keyText);
     if (existing && !Number.isFinite(existing.closingSince)) {
       // Not linked yet: punch again with what this Connect-To-Me says, now.
-      if (!existing.up) this.links.addPeerAt(publicKey, endpoints, holdMs);
+      if (!existing.up) this.links.addPeerAt(publicKey, endpoints, holdMs, guessHost);
       return existing;
     }
     // A connection we are closing is no good for a new purpose: start afresh.
     if (existing) this.disconnect(existing, false);
     if (this.conns.size >= this.tuning.maxConnections) return null;
-    const peer = this.links.addPeerAt(publicKey, endpoints, holdMs);
+    const peer = this.links.addPeerAt(publicKey, endpoints, holdMs, guessHost);
     const conn = new Connection(peer, address, this.now());
     this.conns.set(keyText, conn);
     if (peer.current) this.#peerUp(peer);
