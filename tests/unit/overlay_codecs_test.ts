@@ -75,7 +75,7 @@ Deno.test("node lists are bounded and reject truncation", () => {
   assert.equal(readNodeList(tooMany, 0), null);
 });
 
-Deno.test("node infos say which nodes are behind a NAT or relayed; Neighbours say whether the sender is", () => {
+Deno.test("node infos say which nodes are behind a NAT, relayed or fan out; Neighbours say whether the sender is", () => {
   const natted = { ...info(2), behindNat: true };
   const back = readNodeList(encodeNodeList([info(1), natted]), 0)!.list;
   assert.deepEqual(back.map((i) => i.behindNat ?? false), [false, true]);
@@ -89,8 +89,13 @@ Deno.test("node infos say which nodes are behind a NAT or relayed; Neighbours sa
     [true, true],
     [false, false],
   ]);
+  const fans = readNodeList(encodeNodeList([{ ...natted, fansOut: true }, natted]), 0)!.list;
+  assert.deepEqual(fans.map((i) => [i.fansOut ?? false, i.behindNat ?? false]), [
+    [true, true],
+    [false, true],
+  ]);
   const unknownFlag = encodeNodeList([info(1)]);
-  unknownFlag[1 + 32] = unknownFlag[1 + 32]! | 0x20;
+  unknownFlag[1 + 32] = unknownFlag[1 + 32]! | 0x10;
   assert.equal(readNodeList(unknownFlag, 0), null, "unknown flag bits are refused");
 
   for (const behind of [false, true]) {
