@@ -3,13 +3,13 @@
  * (`tests/helpers/nat_agents.ts`): a bootstrap agent on a public host, agents A and B behind
  * NATs of their own.
  *
- * - `measureDirectRun` (masquerade <-> masquerade): the core drops traffic between the NATs
+ * - `measureDirectRun` (masquerade or symmetric A <-> masquerade B): the core drops traffic between the NATs
  *   while the agents join, so that A and B do not link as ring neighbours; A pings B once
  *   (resolving B's address) and then 3 times at 1/s (below the 2/s shortcut threshold), relayed
  *   by the public node; after a pause that empties the rate window the cut is undone and
  *   `ping -i 0.2` (5/s) starts. A's status is read every `POLL_MS` until it lists a direct
  *   (non-relay) link to B at B's NAT.
- * - `measureRelayedRun` (symmetric <-> masquerade): `ping -i 0.2` for `RELAYED_WINDOW_MS`; A's
+ * - `measureRelayedRun` (symmetric <-> symmetric): `ping -i 0.2` for `RELAYED_WINDOW_MS`; A's
  *   status is read every `POLL_MS` and any direct link to B is recorded.
  *
  * Every wait is bounded; the rig is closed in a `finally` whatever happens.
@@ -44,7 +44,7 @@ export const RATE_WINDOW_PAUSE_MS = 1_500;
 /** How long the symmetric case pings and watches for a direct link. */
 export const RELAYED_WINDOW_MS = 6_000;
 
-/** One masquerade <-> masquerade run. */
+/** One run where a direct link is expected. */
 export interface DirectRun {
   leasedAfterMs: number;
   /** First fast packet -> A's status lists a direct link to B (null: none within the bound). */
@@ -61,7 +61,7 @@ export interface DirectRun {
   received: number;
 }
 
-/** One symmetric <-> masquerade run. */
+/** One run where no direct link is expected. */
 export interface RelayedRun {
   leasedAfterMs: number;
   /** A direct A-B link was seen at some poll (before or during the ping). */
@@ -139,10 +139,10 @@ async function stopPing(
   return ping.stdout();
 }
 
-/** One masquerade <-> masquerade run on a fresh rig (see the module doc). */
-export async function measureDirectRun(): Promise<DirectRun> {
+/** One `kindA` <-> masquerade run on a fresh rig (see the module doc). */
+export async function measureDirectRun(kindA: NatKind): Promise<DirectRun> {
   let uncut: (() => Promise<void>) | undefined;
-  const net: NatAgents = await startNatAgents("masquerade", "masquerade", async (nat) => {
+  const net: NatAgents = await startNatAgents(kindA, "masquerade", async (nat) => {
     uncut = await cutBetweenNats(nat);
   });
   try {

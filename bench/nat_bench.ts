@@ -2,17 +2,19 @@
  * NAT-to-NAT direct-link setup benchmark (issue 5; root: network namespaces). Real agents behind
  * the real NATs of the NAT rig, a fresh rig for every run so that nothing carries over:
  *
- *   - `--runs` masquerade <-> masquerade runs (the NATs kept apart while the agents join, A's
- *     address look-up and three 1/s pings over the relay done before): from the first packet of
- *     a 5/s ping from A to B, the time until A's status lists a direct link to B at B's NAT, and
- *     until the first echo reply received after that; the RTT (p50 per run) over the relay
- *     before and over the direct link after;
- *   - `--relayed-runs` symmetric <-> masquerade runs: whether a direct link forms under a 5/s
- *     ping (it cannot with a symmetric NAT), and the relayed RTT.
+ *   - `--runs` masquerade <-> masquerade runs and `--symmetric-runs` symmetric <-> masquerade
+ *     runs (birthday punching), the NATs kept apart while the agents join, A's address look-up
+ *     and three 1/s pings over the relay done before: from the first packet of a 5/s ping from
+ *     A to B, the time until A's status lists a direct link to B at B's NAT, and until the first
+ *     echo reply received after that; the RTT (p50 per run) over the relay before and over the
+ *     direct link after;
+ *   - `--relayed-runs` symmetric <-> symmetric runs: whether a direct link forms under a 5/s
+ *     ping (it cannot), and the relayed RTT.
  *
  * See `_nat_bench_run.ts` for one run.
  *
- * Usage: deno run -A bench/nat_bench.ts [--runs 10] [--relayed-runs 3] [--json]
+ * Usage: deno run -A bench/nat_bench.ts [--runs 10] [--symmetric-runs 10] [--relayed-runs 3]
+ *   [--json]
  *
  * @module
  */
@@ -25,6 +27,7 @@ import {
   type RelayedRun,
 } from "./_nat_bench_run.ts";
 import { canUseNetns } from "../tests/helpers/netns.ts";
+import type { NatKind } from "../tests/helpers/nat_rig.ts";
 
 function fmt(x: number | null, digits = 0): string {
   return x === null || Number.isNaN(x) ? "-" : x.toFixed(digits);
@@ -46,10 +49,57 @@ function line(name: string, xs: readonly number[], digits = 0): string {
     `min ${fmt(s.min, digits)}, max ${fmt(s.max, digits)} ms`;
 }
 
+/** The summary of the direct runs of one pair of NAT kinds. */
+function directSummary(runs: DirectRun[]) {
+  const nn = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
+  const p50s = (xs: number[][]) => xs.map((x) => percentile(x, 50)).filter((x) => !isNaN(x));
+  const kinds = runs.map((r) => r.link.split("@")[0]!);
+  return {
+    runs: runs.length,
+    linked: nn(runs.map((r) => r.linkMs)).length,
+    link_kinds: Object.fromEntries(
+      [...new Set(kinds)].map((k) => [k, kinds.filter((x) => x === k).length]),
+    ),
+    link_ms: nn(runs.map((r) => r.linkMs)),
+    first_reply_after_link_ms: nn(runs.map((r) => r.firstReplyAfterLinkMs)),
+    rtt_relay_ms_p50: p50s(runs.map((r) => r.rttsRelay)),
+    rtt_direct_ms_p50: p50s(runs.map((r) => r.rttsDirect)),
+  };
+}
+
+async function directRuns(kindA: NatKind, count: number): Promise<DirectRun[]> {
+  const out: DirectRun[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await measureDirectRun(kindA);
+    out.push(r);
+    console.error(
+      `  ${kindA}<->masq run ${i + 1}: leased ${fmt(r.leasedAfterMs)} ms; direct link ${
+        fmt(r.linkMs)
+      } ms (${r.link}), first reply after ${fmt(r.firstReplyAfterLinkMs)} ms; RTT relay ${
+        fmt(percentile(r.rttsRelay, 50), 2)
+      } -> direct ${fmt(percentile(r.rttsDirect, 50), 2)} ms; ${r.received}/${r.transmitted}`,
+    );
+  }
+  return out;
+}
+
+function directLines(title: string, s: ReturnType<typeof directSummary>): string[] {
+  return [
+    `${title}: ${s.linked}/${s.runs} runs formed a direct link (kinds: ${
+      JSON.stringify(s.link_kinds)
+    })`,
+    line("first 5/s packet -> direct link in A's status", s.link_ms),
+    line("first 5/s packet -> first reply after that", s.first_reply_after_link_ms),
+    line("RTT over the relay, 1/s (per-run p50)", s.rtt_relay_ms_p50, 2),
+    line("RTT over the direct link (per-run p50)", s.rtt_direct_ms_p50, 2),
+  ];
+}
+
 async function main(): Promise<void> {
   const args = parseArgs({
     options: {
       runs: { type: "string", default: "10" },
+      "symmetric-runs": { type: "string", default: "10" },
       "relayed-runs": { type: "string", default: "3" },
       json: { type: "boolean", default: false },
     },
@@ -58,57 +108,35 @@ async function main(): Promise<void> {
     console.error("nat_bench needs root (network namespaces)");
     Deno.exit(2);
   }
-  const runs = Number(args.values.runs);
-  const relayedRuns = Number(args.values["relayed-runs"]);
-  if (!Number.isInteger(runs) || runs < 0 || !Number.isInteger(relayedRuns) || relayedRuns < 0) {
-    throw new RangeError("--runs and --relayed-runs take whole numbers");
+  const counts = [args.values.runs, args.values["symmetric-runs"], args.values["relayed-runs"]]
+    .map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n < 0)) {
+    console.error("--runs, --symmetric-runs and --relayed-runs take whole numbers");
+    Deno.exit(2);
   }
+  const [runs, symmetricRuns, relayedRuns] = counts as [number, number, number];
   const t0 = performance.now();
-  const direct: DirectRun[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = await measureDirectRun();
-    direct.push(r);
-    console.error(
-      `  masq<->masq run ${i + 1}: leased ${fmt(r.leasedAfterMs)} ms; direct link ${
-        fmt(r.linkMs)
-      } ms (${r.link}), first reply after ${fmt(r.firstReplyAfterLinkMs)} ms; RTT relay ${
-        fmt(percentile(r.rttsRelay, 50), 2)
-      } -> direct ${fmt(percentile(r.rttsDirect, 50), 2)} ms; ${r.received}/${r.transmitted}`,
-    );
-  }
+  const masq = await directRuns("masquerade", runs);
+  const sym = await directRuns("symmetric", symmetricRuns);
   const relayed: RelayedRun[] = [];
   for (let i = 0; i < relayedRuns; i++) {
-    const r = await measureRelayedRun("symmetric", "masquerade");
+    const r = await measureRelayedRun("symmetric", "symmetric");
     relayed.push(r);
     console.error(
-      `  sym<->masq run ${i + 1}: leased ${fmt(r.leasedAfterMs)} ms; direct link: ${
+      `  sym<->sym run ${i + 1}: leased ${fmt(r.leasedAfterMs)} ms; direct link: ${
         r.direct ? "YES" : "no"
       }; A->B seen [${r.seen.join(", ")}]; RTT ${fmt(percentile(r.rtts, 50), 2)} ms; ` +
         `${r.received}/${r.transmitted}`,
     );
   }
   const wallS = (performance.now() - t0) / 1000;
-  const nn = (xs: (number | null)[]) => xs.filter((x): x is number => x !== null);
-  const linkMs = nn(direct.map((r) => r.linkMs));
-  const replyMs = nn(direct.map((r) => r.firstReplyAfterLinkMs));
-  const p50s = (xs: number[][]) => xs.map((x) => percentile(x, 50)).filter((x) => !isNaN(x));
-  const relayRtt = p50s(direct.map((r) => r.rttsRelay));
-  const directRtt = p50s(direct.map((r) => r.rttsDirect));
-  const symRtt = p50s(relayed.map((r) => r.rtts));
-  const leaseMs = [...direct, ...relayed].map((r) => r.leasedAfterMs);
+  const symRtt = relayed.map((r) => percentile(r.rtts, 50)).filter((x) => !isNaN(x));
+  const leaseMs = [...masq, ...sym, ...relayed].map((r) => r.leasedAfterMs);
+  const masqSummary = directSummary(masq);
+  const symSummary = directSummary(sym);
   const summary = {
-    runs: direct.length,
-    linked: linkMs.length,
-    link_kinds: Object.fromEntries(
-      [...new Set(direct.map((r) => r.link.split("@")[0]!))].map((k) => [
-        k,
-        direct.filter((r) => r.link.split("@")[0] === k).length,
-      ]),
-    ),
-    link_ms: stats(linkMs),
-    first_reply_after_link_ms: stats(replyMs),
-    rtt_relay_ms_p50: stats(relayRtt),
-    rtt_direct_ms_p50: stats(directRtt),
+    masquerade: masqSummary,
+    symmetric_masquerade: symSummary,
     relayed_runs: relayed.length,
     relayed_direct_links: relayed.filter((r) => r.direct).length,
     rtt_symmetric_relayed_ms_p50: stats(symRtt),
@@ -116,18 +144,14 @@ async function main(): Promise<void> {
     wall_s: wallS,
   };
   if (args.values.json) {
-    console.log(JSON.stringify({ summary, direct, relayed }, null, 2));
+    console.log(JSON.stringify({ summary, masq, sym, relayed }, null, 2));
     return;
   }
   console.log(
     [
-      `masquerade <-> masquerade: ${linkMs.length}/${direct.length} runs formed a direct link ` +
-      `(kinds: ${JSON.stringify(summary.link_kinds)})`,
-      line("first 5/s packet -> direct link in A's status", linkMs),
-      line("first 5/s packet -> first reply after that", replyMs),
-      line("RTT over the relay, 1/s (per-run p50)", relayRtt, 2),
-      line("RTT over the direct link (per-run p50)", directRtt, 2),
-      `symmetric <-> masquerade: ${summary.relayed_direct_links}/${relayed.length} runs formed ` +
+      ...directLines("masquerade <-> masquerade", masqSummary),
+      ...directLines("symmetric <-> masquerade (birthday punching)", symSummary),
+      `symmetric <-> symmetric: ${summary.relayed_direct_links}/${relayed.length} runs formed ` +
       `a direct link`,
       line("RTT relayed, 5/s (per-run p50)", symRtt, 2),
       line("lease of all three agents", leaseMs),
