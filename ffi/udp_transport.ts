@@ -90,7 +90,8 @@ export class UdpTransport implements Transport {
   #closed = false;
   #handler: DatagramHandler = () => {};
   readonly #removeAfterBurst: () => void;
-  readonly #fans = new Set<PortFan>();
+  /** Open fans, by their targets' hosts (sorted, joined). */
+  readonly #fans = new Map<string, PortFan>();
   /** Sockets taken over from fans, by the peer endpoint each one serves. */
   readonly #pins = new Map<string, Pin>();
   #pinSweep: ReturnType<typeof setTimeout> | undefined;
@@ -210,7 +211,7 @@ export class UdpTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     this.#txCount = 0;
-    for (const fan of this.#fans) fan.close();
+    for (const fan of this.#fans.values()) fan.close();
     this.#fans.clear();
     for (const pin of this.#pins.values()) pin.transport.close();
     this.#pins.clear();
@@ -224,27 +225,33 @@ export class UdpTransport implements Transport {
    * Birthday punching (see `PortFan`): opens `opts.count` sockets on our address, each priming
    * its own NAT mapping toward `targets` with `data`. The first datagram one of them receives
    * from a target's address is delivered like any other, and from then on that socket carries
-   * everything sent to (and received from) its sender, until it is idle for a minute. False
-   * when refused: too many fans or taken-over sockets already, or no socket could be opened.
+   * everything sent to (and received from) its sender, until it is idle for a minute. A fan
+   * toward the same hosts replaces the one open. False when refused: too many fans or
+   * taken-over sockets already, or no socket could be opened.
    */
   fanOut(targets: readonly Endpoint[], data: Uint8Array, opts: FanOutOptions): boolean {
-    if (this.#closed || this.#fans.size >= MAX_FANS || this.#pins.size >= MAX_PINS) return false;
+    if (this.#closed || this.#pins.size >= MAX_PINS) return false;
     const hosts = new Set(targets.map((t) => t.host));
-    const holder: { fan?: PortFan } = {};
+    const key = [...hosts].sort().join(" ");
+    // A new fan toward the same peer replaces the old one (fresh mappings, a full window).
+    this.#fans.get(key)?.close();
+    this.#fans.delete(key);
+    if (this.#fans.size >= MAX_FANS) return false;
+    let fan: PortFan;
     try {
-      holder.fan = new PortFan(
+      fan = new PortFan(
         this.localEndpoint,
         targets,
         data,
         opts,
         (from) => hosts.has(from.host),
         (hit) => this.#pin(hit),
-        () => holder.fan && this.#fans.delete(holder.fan),
+        () => this.#fans.get(key) === fan && this.#fans.delete(key),
       );
     } catch {
       return false;
     }
-    this.#fans.add(holder.fan);
+    this.#fans.set(key, fan);
     return true;
   }
 

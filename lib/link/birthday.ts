@@ -17,6 +17,8 @@ import type { Peer } from "./peer.ts";
 
 /** How long a fan of sockets waits for the peer's guesses. */
 export const FAN_WINDOW_MS = 10_000;
+/** A new fan toward a peer replaces the open one, but not sooner than this after it. */
+export const FAN_REOPEN_MS = 2_000;
 /** How long after a Connect-To-Me the cone side keeps guessing (one wave per initiation). */
 export const GUESS_WINDOW_MS = 10_000;
 /** Waves of guesses per Connect-To-Me. */

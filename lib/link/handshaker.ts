@@ -112,9 +112,15 @@ export class Handshaker {
       dh: this.#host.x25519.dh,
       aead: this.#host.aead,
     });
+    // Over a link that works, tell the peer where its packets come from: after a NAT rebinding
+    // (or a move to another network) that is how it learns its new public endpoint.
+    const observed: [number, Uint8Array][] = peer.current && peer.endpoint
+      ? [[TlvType.ObservedEndpoint, encodeEndpoint(peer.endpoint)]]
+      : [];
     const payload = encodeTlv([
       [TlvType.Timestamp, this.#timestamp()],
       ...this.#addressItem(),
+      ...observed,
     ]);
     const msg = encodeInitiation(localIndex, handshake.writeMessage1(payload), peer.mac1Key);
     peer.handshake = { localIndex, handshake, sentAt: now };
@@ -166,6 +172,7 @@ export class Handshaker {
     if (timestamp <= peer.lastInitiationTimestamp) return void drops.replayed++;
     peer.lastInitiationTimestamp = timestamp;
     this.#learnAddress(peer, items.get(TlvType.VirtualIpv4));
+    this.#learnReflexive(peer, items.get(TlvType.ObservedEndpoint));
 
     const localIndex = this.#newIndex();
     const reply = encodeTlv([
@@ -216,12 +223,7 @@ export class Handshaker {
     const items = this.#decodePayload(payload);
     if (!items) return;
     this.#learnAddress(peer, items.get(TlvType.VirtualIpv4));
-    const seenAs = items.get(TlvType.ObservedEndpoint);
-    const reflexive = seenAs ? decodeEndpoint(seenAs) : null;
-    if (reflexive) {
-      this.#host.logger.debug(`${peer.keyText} sees us as ${formatEndpoint(reflexive)}`);
-      this.#host.onReflexive(reflexive);
-    }
+    this.#learnReflexive(peer, items.get(TlvType.ObservedEndpoint));
     const now = this.#host.clock.now();
     const session = new Session(
       pending.localIndex,
@@ -286,6 +288,14 @@ export class Handshaker {
     if (peer.virtualIp === ip) return;
     peer.virtualIp = ip;
     this.#host.onPeerAddress(peer);
+  }
+
+  /** The endpoint `peer` says our packets come from (an `ObservedEndpoint` item), if any. */
+  #learnReflexive(peer: Peer, seenAs: Uint8Array | undefined): void {
+    const reflexive = seenAs ? decodeEndpoint(seenAs) : null;
+    if (!reflexive) return;
+    this.#host.logger.debug(`${peer.keyText} sees us as ${formatEndpoint(reflexive)}`);
+    this.#host.onReflexive(reflexive);
   }
 
   #addressItem(): [number, Uint8Array][] {

@@ -17,7 +17,8 @@ import {
   REJECT_AFTER_MESSAGES,
   REJECT_AFTER_TIME_MS,
 } from "./constants.ts";
-import { FAN_WINDOW_MS, mapsPerDestination, PortGuesser } from "./birthday.ts";
+import { FAN_REOPEN_MS, FAN_WINDOW_MS, mapsPerDestination, PortGuesser } from "./birthday.ts";
+import { ReflexiveEndpoints } from "./reflexive.ts";
 import { type DropCounters, newDropCounters } from "./drop_counters.ts";
 import { Handshaker } from "./handshaker.ts";
 import { type KeyAnswerHandler, KeyProber } from "./key_prober.ts";
@@ -73,7 +74,7 @@ export class LinkLayer {
   #onPeerDown: (peer: Peer) => void = () => {};
   #onPeerRenewed: (peer: Peer) => void = () => {};
   #tick: TimerHandle | null = null;
-  #reflexive: Endpoint[] = [];
+  readonly #reflexive = new ReflexiveEndpoints();
   #closed = false;
 
   constructor(opts: LinkLayerOptions) {
@@ -111,9 +112,7 @@ export class LinkLayer {
       isIndexFree: (index) => !this.#bySession.has(index) && !this.#handshaker.hasIndex(index),
       installSession: (peer, session, role) => this.#install(peer, session, role),
       onPeerAddress: (peer) => this.#onPeerAddress(peer),
-      onReflexive: (ep) => {
-        this.#reflexive = [ep, ...this.#reflexive.filter((e) => !sameEndpoint(e, ep))].slice(0, 4);
-      },
+      onReflexive: (ep) => this.#noteReflexive(ep),
     });
     this.#guesser = new PortGuesser(opts.rng, this.tuning.guessesPerWave);
     opts.transport.onReceive((data, from) => this.#receive(data, from));
@@ -130,7 +129,7 @@ export class LinkLayer {
    * its own port, so only birthday punching (`fanOut`) gets a direct link through it.
    */
   get mapsPerDestination(): boolean {
-    return mapsPerDestination(this.#reflexive, this.localEndpoint);
+    return mapsPerDestination(this.#reflexive.list, this.localEndpoint);
   }
 
   /** True when the transport can open a fan of sockets (birthday punching). */
@@ -140,15 +139,17 @@ export class LinkLayer {
 
   /**
    * Birthday punching, behind a NAT that maps per destination: opens a fan of sockets, each
-   * priming its own mapping toward the peer's `candidates`; the peer guesses their ports. One
-   * fan per peer at a time. True when the transport opened one.
+   * priming its own mapping toward the peer's `candidates`; the peer guesses their ports. A new
+   * round (another Connect-To-Me) replaces the fan, but not within `FAN_REOPEN_MS` of the last.
+   * True when the transport opened one.
    */
   fanOut(publicKey: Uint8Array, candidates: readonly Endpoint[]): boolean {
     const transport = this.#opts.transport;
     if (!transport.fanOut || this.#closed) return false;
     const peer = this.addPeer(publicKey, null);
     const now = this.#opts.clock.now();
-    if (peer.current || now < peer.fanUntil) return false;
+    const lastOpenedAt = peer.fanUntil - FAN_WINDOW_MS;
+    if (peer.current || now - lastOpenedAt < FAN_REOPEN_MS) return false;
     const targets = uniqueEndpoints(candidates).slice(0, MAX_CANDIDATES);
     const opened = transport.fanOut(targets, PRIMER_DATAGRAM, {
       count: this.tuning.fanSockets,
@@ -187,9 +188,21 @@ export class LinkLayer {
     return this.#opts.transport.localEndpoint;
   }
 
-  /** Endpoints peers reported seeing us at (most recent first, at most 4). */
+  /** Endpoints peers reported seeing us at (most recent first, at most 4, none stale). */
   get reflexiveEndpoints(): readonly Endpoint[] {
-    return this.#reflexive;
+    return this.#reflexive.list;
+  }
+
+  #noteReflexive(ep: Endpoint): void {
+    const known = this.#reflexive.list;
+    const newAddress = known.length > 0 && !known.some((e) => e.host === ep.host);
+    if (!this.#reflexive.report(ep, this.#opts.clock.now())) return;
+    // A new address means a new network or NAT; a new port at a known address is routine
+    // behind a NAT that maps per destination.
+    const text = `peers see us at ${formatEndpoint(ep)}` +
+      (known.length > 0 ? ` (also at ${known.map(formatEndpoint).join(", ")})` : "");
+    if (newAddress) this.#opts.logger.info(text);
+    else this.#opts.logger.debug(text);
   }
 
   /** Sets the receiver of overlay messages. */
@@ -451,14 +464,27 @@ export class LinkLayer {
       return;
     }
     peer.lastReceivedAt = now;
+    const moved = peer.endpoint !== from && peer.endpoint !== null &&
+      !sameEndpoint(peer.endpoint, from);
     if (peer.endpoint !== from) peer.endpoint = from;
     if (session === peer.next) this.#promoteNext(peer);
+    if (moved) this.#peerMoved(peer);
     if (n === 0) return; // keepalive
     peer.counters.rxPackets++;
     peer.counters.rxBytes += n;
     const plaintext = data.subarray(DATA_HEADER_BYTES, DATA_HEADER_BYTES + n);
     if (data[1] === MessageType.Data) this.#onPacket(peer, plaintext);
     else this.#onOverlay(peer, plaintext);
+  }
+
+  /**
+   * An authenticated packet came from a new endpoint of `peer` (its NAT rebound, or it moved to
+   * another network): a handshake tells it where its packets come from now (the initiation
+   * carries the endpoint), so that it advertises the new one. At most one per retry interval.
+   */
+  #peerMoved(peer: Peer): void {
+    this.#opts.logger.debug(`${peer.keyText} now sends from ${formatEndpoint(peer.endpoint!)}`);
+    if (peer.current) this.#handshaker.initiate(peer);
   }
 
   /** Makes `session` usable; `role` says which side of its handshake we were. */
@@ -514,6 +540,7 @@ export class LinkLayer {
 
   #onTick(): void {
     const now = this.#opts.clock.now();
+    this.#reflexive.expire(now);
     for (const peer of this.#peers.values()) {
       this.#expireSessions(peer, now);
       if (!peer.endpoint) continue;

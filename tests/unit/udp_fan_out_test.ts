@@ -104,11 +104,13 @@ Deno.test("a fan takes no datagram from another address and closes after its win
       target.flush();
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(gotA.length, 0, "a fan socket outlived its window");
-      // At most two fans at once.
+      // At most two fans at once; one toward the same host replaces the open one.
       const one = { count: 1, ttl: 64, windowMs: 5_000 };
-      assert.equal(a.fanOut([target.localEndpoint], bytes("p"), one), true);
-      assert.equal(a.fanOut([target.localEndpoint], bytes("p"), one), true);
-      assert.equal(a.fanOut([target.localEndpoint], bytes("p"), one), false);
+      const to = (host: string) => [endpoint(host, 9)];
+      assert.equal(a.fanOut(to("127.0.0.3"), bytes("p"), one), true);
+      assert.equal(a.fanOut(to("127.0.0.4"), bytes("p"), one), true);
+      assert.equal(a.fanOut(to("127.0.0.5"), bytes("p"), one), false);
+      assert.equal(a.fanOut(to("127.0.0.4"), bytes("p"), one), true);
     } finally {
       target.close();
       await loop.stop();
