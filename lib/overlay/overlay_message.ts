@@ -18,8 +18,9 @@ import { addressFromBytes, type OverlayAddress, writeAddress } from "./address.t
  * ```
  * flags: bit 0 = nearest (deliver at the node closest to the destination; else exact), bit 1 =
  * not to the source (the closest node other than the sender: how a joining node finds the node
- * that will be its neighbour), bit 2 = second chance taken, bit 3 = hop ack requested. `hops` counts forwards so far; a message is dropped when it
- * reaches `ttl`.
+ * that will be its neighbour), bit 2 = second chance taken, bit 3 = hop ack requested, bit 4 =
+ * relay hop (the sender relays to a node linked to us: see `FLAG_RELAY_HOP`). `hops` counts
+ * forwards so far; a message is dropped when it reaches `ttl`.
  */
 
 /** Message kinds. */
@@ -84,6 +85,14 @@ export const FLAG_NOT_TO_SOURCE = 2;
 export const FLAG_SECOND_CHANCE = 4;
 /** Flag: the next hop must answer with a `HopAck` (see `hop_watch.ts`); cleared each hop. */
 export const FLAG_HOP_ACK = 8;
+/**
+ * Flag: the sender chose, as next step, a node it reaches through us (a relayed neighbour), so
+ * the message stands, as greedy routing sees it, at that node. We take it on over our own links
+ * only (not our relays), where one of them is at least that close: so every step still brings
+ * it to a real node nearer the destination, and relayed hops cannot go round in a cycle
+ * (X relays through Y, Y through Z, Z through X). Cleared each hop.
+ */
+export const FLAG_RELAY_HOP = 16;
 /** Bytes before the body. */
 export const OVERLAY_HEADER_BYTES = 44;
 /** Default hop limit. */

@@ -21,6 +21,7 @@ import {
   encodeOverlayMessage,
   FLAG_HOP_ACK,
   FLAG_NEAREST,
+  FLAG_RELAY_HOP,
   FLAG_SECOND_CHANCE,
   OverlayKind,
   type OverlayMessage,
@@ -31,7 +32,13 @@ import { RingMaintenance } from "./ring_maintenance.ts";
 import { compareCloseness } from "./ring.ts";
 import { DEFAULT_HOP_WATCH_TUNING, HopWatch } from "./hop_watch.ts";
 import { Shortcuts } from "./shortcuts.ts";
-import { chooseRoute, type RouteChoice, type RouteView, secondChanceHop } from "./route_choice.ts";
+import {
+  chooseDirectHop,
+  chooseHop,
+  type HopChoice,
+  type RouteView,
+  secondChanceHop,
+} from "./route_choice.ts";
 import { DEFAULT_RELAY_TUNING, Relays } from "./relays.ts";
 import { Echoes } from "./echo.ts";
 import { DEFAULT_OVERLAY_TUNING, type OverlayTuning } from "./tuning.ts";
@@ -350,7 +357,7 @@ export class OverlayNode {
   /** The connection a message would be forwarded over now, or null (delivered here, or no way). */
   nextHopOf(msg: OverlayMessage): Connection | null {
     const next = this.#decide(msg);
-    return next === "deliver" || next === "unreachable" ? null : next;
+    return next === "deliver" || next === "unreachable" ? null : next.conn;
   }
 
   /**
@@ -390,11 +397,14 @@ export class OverlayNode {
       this.echoes.expired(msg); // a trace step: say where it ran out
       return void this.stats.dropped++;
     }
-    let next = this.#decide(msg);
+    const relayHop = (msg.flags & FLAG_RELAY_HOP) !== 0;
+    msg.flags &= ~FLAG_RELAY_HOP;
+    let next: HopChoice = (relayHop ? chooseDirectHop(this.#view(), msg) : null) ??
+      this.#decide(msg);
     // Greedy distances only shrink, so a message goes back where it came from only through a
     // relay the common neighbour cannot take the last hop (its link to the target is gone):
     // relay through another, or route without it.
-    for (let tries = 0; from && next === from && tries < MAX_RELAY_BOUNCES; tries++) {
+    for (let tries = 0; from && isOver(next, from) && tries < MAX_RELAY_BOUNCES; tries++) {
       if (!this.#relayBounced(msg.dst, from)) break;
       next = this.#decide(msg);
     }
@@ -406,7 +416,8 @@ export class OverlayNode {
     msg.hops++;
     // Our own message straight to its destination: the pair's traffic uses a shortcut.
     if (msg.src === this.address && next.address === msg.dst) this.shortcuts.noteUse(msg.dst);
-    this.transmit(next, msg);
+    if (next.address !== next.conn.address) msg.flags |= FLAG_RELAY_HOP;
+    this.transmit(next.conn, msg);
   }
 
   /**
@@ -439,8 +450,8 @@ export class OverlayNode {
     return true;
   }
 
-  #decide(msg: OverlayMessage): RouteChoice {
-    return chooseRoute(this.#view(), msg);
+  #decide(msg: OverlayMessage): HopChoice {
+    return chooseHop(this.#view(), msg);
   }
 
   #view(): RouteView {
@@ -657,4 +668,9 @@ export class OverlayNode {
   toString(): string {
     return addressToHex(this.address).slice(0, 8);
   }
+}
+
+/** True when `next` forwards over `conn`. */
+function isOver(next: HopChoice, conn: Connection): boolean {
+  return typeof next !== "string" && next.conn === conn;
 }

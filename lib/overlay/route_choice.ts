@@ -23,21 +23,47 @@ export interface RouteView {
 /** Where a message goes: over a connection, delivered here, or nowhere. */
 export type RouteChoice = Connection | "deliver" | "unreachable";
 
+/** A forward: the address greedy routing chose and the connection that reaches it. */
+export interface Hop {
+  readonly address: OverlayAddress;
+  readonly conn: Connection;
+}
+
+/** Like `RouteChoice`, with the address chosen (a relayed one differs from `conn.address`). */
+export type HopChoice = Hop | "deliver" | "unreachable";
+
+/** The greedy decision as a connection (see `chooseHop`). */
+export function chooseRoute(view: RouteView, msg: OverlayMessage): RouteChoice {
+  const hop = chooseHop(view, msg);
+  return typeof hop === "string" ? hop : hop.conn;
+}
+
 /**
  * The greedy decision, avoiding suspect links; when avoiding them leaves no way forward (the
  * destination itself, or the only way, is suspect), the decision is made with them.
  */
-export function chooseRoute(view: RouteView, msg: OverlayMessage): RouteChoice {
+export function chooseHop(view: RouteView, msg: OverlayMessage): HopChoice {
   const first = chooseAvoiding(view, msg, view.suspects);
   if (first !== "deliver" && first !== "unreachable") return first;
   return view.suspects.size === 0 ? first : chooseAvoiding(view, msg, new Set());
+}
+
+/**
+ * The decision of a node that received a relay hop (`FLAG_RELAY_HOP`): over its own links
+ * only (avoiding suspect ones while there is another). Null when none of them gets the message
+ * on (the link to the sender's relayed neighbour is gone): the caller routes as usual.
+ */
+export function chooseDirectHop(view: RouteView, msg: OverlayMessage): Hop | null {
+  const direct = view.addresses.filter((a) => view.byAddress.get(a)!.address === a);
+  const hop = chooseHop({ ...view, addresses: direct }, msg);
+  return typeof hop === "string" ? null : hop;
 }
 
 function chooseAvoiding(
   view: RouteView,
   msg: OverlayMessage,
   avoid: ReadonlySet<OverlayAddress>,
-): RouteChoice {
+): HopChoice {
   const notToSource = (msg.flags & FLAG_NOT_TO_SOURCE) !== 0;
   if (notToSource && msg.src === view.self) {
     // The originator itself must not be the answer: take the best of its connections.
@@ -46,12 +72,12 @@ function chooseAvoiding(
       if (avoid.has(a)) continue;
       if (best === null || compareCloseness(msg.dst, a, best) < 0) best = a;
     }
-    return best === null ? "unreachable" : view.byAddress.get(best)!;
+    return best === null ? "unreachable" : { address: best, conn: view.byAddress.get(best)! };
   }
   const exclude = notToSource ? new Set([...avoid, msg.src]) : avoid;
   const mode = (msg.flags & FLAG_NEAREST) !== 0 ? "nearest" : "exact";
   const d = nextHop(view.self, msg.dst, view.addresses, mode, exclude);
-  if (d.kind === "forward") return view.byAddress.get(d.next)!;
+  if (d.kind === "forward") return { address: d.next, conn: view.byAddress.get(d.next)! };
   return d.kind === "deliver" ? "deliver" : "unreachable";
 }
 
