@@ -247,31 +247,19 @@ async function directScenario(kindA: NatKind, cut: boolean): Promise<void> {
   }
 }
 
-Deno.test({
-  name: `nat traversal: masquerade <-> masquerade ping goes direct within 2 s${suffix}`,
-  ignore,
-  fn: () => directScenario("masquerade", false),
-});
-
-Deno.test({
-  name:
-    `nat traversal: masquerade <-> masquerade kept apart while joining link within 2 s of a ping${suffix}`,
-  ignore,
-  fn: () => directScenario("masquerade", true),
-});
-
-Deno.test({
-  name: `nat traversal: symmetric <-> masquerade ping goes direct within 2 s${suffix}`,
-  ignore,
-  fn: () => directScenario("symmetric", false),
-});
-
-Deno.test({
-  name:
-    `nat traversal: symmetric <-> masquerade kept apart while joining link within 2 s of a ping${suffix}`,
-  ignore,
-  fn: () => directScenario("symmetric", true),
-});
+for (const kindA of ["masquerade", "symmetric"] as const) {
+  Deno.test({
+    name: `nat traversal: ${kindA} <-> masquerade ping goes direct within 2 s${suffix}`,
+    ignore,
+    fn: () => directScenario(kindA, false),
+  });
+  Deno.test({
+    name:
+      `nat traversal: ${kindA} <-> masquerade kept apart while joining link within 2 s of a ping${suffix}`,
+    ignore,
+    fn: () => directScenario(kindA, true),
+  });
+}
 
 /** Scenario 3: ping works relayed by the public node; reports whether a link formed. */
 async function relayedScenario(kindA: NatKind, kindB: NatKind): Promise<void> {
