@@ -68,6 +68,8 @@ export interface AgentStatus {
   connections: ConnectionStatus[];
   /** On-demand shortcut requests sent since the agent started. */
   shortcutsRequested: number;
+  /** What peers tell of our NAT (absent from agents before it was added). */
+  nat?: NatStatus;
   /** One entry per peer. */
   peers: PeerStatus[];
   /** Drop counters. */
@@ -128,4 +130,14 @@ export interface DhtStatusSummary {
   replicaRequests: number;
   handoffsReceived: number;
   dropped: number;
+}
+
+/** What a node knows of the NAT in front of it. */
+export interface NatStatus {
+  /** `HOST:PORT`s peers saw us at, most recent first (the reflexive endpoints we advertise). */
+  seenAt: string[];
+  /** Peers see us at an endpoint that is not our own. */
+  behindNat: boolean;
+  /** The NAT gives every destination its own port: links go by birthday punching. */
+  mapsPerDestination: boolean;
 }

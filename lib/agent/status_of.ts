@@ -79,6 +79,11 @@ export function agentStatus(s: StatusSources): AgentStatus {
     estimatedSize: overlay.estimatedSize,
     connections: overlay.connections,
     shortcutsRequested: overlay.shortcutsRequested,
+    nat: {
+      seenAt: s.node.links.reflexiveEndpoints.map(formatEndpoint),
+      behindNat: s.node.selfInfo().behindNat === true,
+      mapsPerDestination: s.node.links.mapsPerDestination,
+    },
     peers: s.node.links.peers().map((p) => peerStatus(p, s.now)),
     drops: {
       ...d,

@@ -1,7 +1,7 @@
 /**
  * The human form of an `AgentStatus`, as `ipop status` prints it (without `--json`).
  */
-import type { AgentStatus, DropCounters } from "../agent/agent_status.ts";
+import type { AgentStatus, DropCounters, NatStatus } from "../agent/agent_status.ts";
 
 /** Characters of a peer key shown in the peer table. */
 export const PEER_KEY_PREFIX_CHARS = 8;
@@ -14,6 +14,17 @@ export function isAgentStatus(value: unknown): value is AgentStatus {
     Array.isArray(s.peers) && Array.isArray(s.connections) && typeof s.drops === "object" &&
     s.drops !== null &&
     typeof s.transport === "object" && s.transport !== null;
+}
+
+/** One line on the NAT in front of the agent. */
+function natText(nat: NatStatus): string {
+  if (nat.seenAt.length === 0) return "not known yet (no peer has reported our endpoint)";
+  const kind = !nat.behindNat
+    ? "no NAT"
+    : nat.mapsPerDestination
+    ? "behind a NAT with a port per destination (birthday punching)"
+    : "behind a NAT";
+  return `${kind}; peers see us at ${nat.seenAt.join(", ")}`;
 }
 
 /** Renders `status` as a short text report ending in a newline. */
@@ -34,6 +45,7 @@ export function formatStatus(status: AgentStatus): string {
     `transport  sent ${t.datagramsSent} dgrams ${formatBytes(t.bytesSent)}, received ` +
       `${t.datagramsReceived} dgrams ${formatBytes(t.bytesReceived)}, send drops ${t.sendDrops}`,
   );
+  if (status.nat) lines.push(`nat        ${natText(status.nat)}`);
   const lease = status.lease;
   if (lease) {
     const expiry = lease.expiresInMs === null

@@ -149,6 +149,13 @@ async function directScenario(kindA: NatKind, cut: boolean): Promise<void> {
   try {
     const { sA, sB } = await describeStart(net);
     const [natA, natB] = net.nat.nats as [NatRouter, NatRouter];
+    // Each agent tells its NAT's kind from what its peers report (status "nat").
+    console.log(
+      `  NAT as the agents see it: A ${JSON.stringify(sA.nat)}, B ${JSON.stringify(sB.nat)}`,
+    );
+    assert.equal(sA.nat?.behindNat, true);
+    assert.equal(sA.nat?.mapsPerDestination, kindA === "symmetric", "A's NAT kind");
+    assert.equal(sB.nat?.mapsPerDestination, false, "B's NAT kind");
     const rig = net.nat.rig;
     const pre = directLinkTo(sA, sB.address);
     console.log(

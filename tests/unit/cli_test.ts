@@ -69,6 +69,11 @@ const SAMPLE_STATUS: AgentStatus = {
   address: "0123456789abcdef0123456789abcdef01234567",
   estimatedSize: 12,
   shortcutsRequested: 0,
+  nat: {
+    seenAt: ["198.18.9.2:40123", "198.18.9.2:40999"],
+    behindNat: true,
+    mapsPerDestination: true,
+  },
   connections: [{
     kind: "near",
     address: "89abcdef0123456789abcdef0123456789abcdef",
@@ -259,6 +264,10 @@ Deno.test("cli: status prints the agent's JSON or a short table", async () => {
         /\n(q6urq6ur) +198\.18\.0\.2:5800 +established +1\.5 KiB +12 B +4\.2s ago\n/,
       );
       assert.match(text.stdout, /drops +3 \(unauthenticated 2, notAllowed 1\)/);
+      assert.match(
+        text.stdout,
+        /nat +behind a NAT with a port per destination \(birthday punching\); peers see us at 198\.18\.9\.2:40123, 198\.18\.9\.2:40999\n/,
+      );
       assert.match(
         text.stdout,
         /lease +100\.64\.0\.1\/24 bound in network ipop \(100\.64\.0\.0\/24\)/,
