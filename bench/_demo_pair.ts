@@ -1,9 +1,8 @@
 /**
  * Which two agents of `deno task demo` exchange traffic to show an on-demand shortcut forming: a
- * pair with no direct link either way (a shortcut can only form where there is no link yet), and
- * neither behind the symmetric NAT (a direct link to that host cannot be punched on this rig:
- * Linux MASQUERADE filters by exact port, see docs/nat.md). Pure: agents and statuses in, a
- * choice out.
+ * pair with no direct link either way (a shortcut can only form where there is no link yet),
+ * preferably not with the host behind the symmetric NAT (a link to it takes birthday punching,
+ * see docs/nat.md; two symmetric hosts never link). Pure: agents and statuses in, a choice out.
  *
  * @module
  */
@@ -26,11 +25,12 @@ export interface PairChoice {
 /**
  * How well a pair shows a shortcut, higher is better; -1: never a candidate. 3: behind two
  * different masquerade NATs (the shortcut is punched through both), 2: one behind a masquerade
- * NAT and one public, 1: both public, 0: behind the same masquerade NAT, -1: either behind the
- * symmetric NAT.
+ * NAT and one public, 1: both public, 0: behind the same masquerade NAT, or one behind the
+ * symmetric NAT (birthday punching), -1: both behind symmetric NATs (relayed only).
  */
 export function pairRank(a: DemoAgent, b: DemoAgent): number {
-  if (a.place === "symmetric" || b.place === "symmetric") return -1;
+  if (a.place === "symmetric" && b.place === "symmetric") return -1;
+  if (a.place === "symmetric" || b.place === "symmetric") return 0;
   if (a.place === "masquerade" && b.place === "masquerade") return a.site === b.site ? 0 : 3;
   return a.place === b.place ? 1 : 2;
 }

@@ -82,7 +82,7 @@ export async function waitForPair(
     "",
     choice.unlinked
       ? `pair: ${a.name} (${placeOf(a)}) and ${b.name} (${placeOf(b)}) have no direct link`
-      : `no pair without a direct link (leaving out the symmetric-NAT host) after ` +
+      : `no pair without a direct link after ` +
         `${DEMO_PAIR_WAIT_MS / 1000} s; traffic between ${a.name} and ${b.name} (linked) instead`,
   );
   return choice;

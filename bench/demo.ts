@@ -119,7 +119,7 @@ async function tour(options: DemoOptions, io: DemoIo): Promise<number> {
         (v) => matrixStep(v, nat!, members, stop.signal),
       ],
       [
-        "choosing two agents with no direct link (not the symmetric-NAT host)",
+        "choosing two agents with no direct link",
         async (v) => {
           pair = await waitForPair(v, members, stop.signal);
         },

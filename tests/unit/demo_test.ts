@@ -260,18 +260,18 @@ function node(address: string, ...links: string[]): AgentStatus {
   } as unknown as AgentStatus;
 }
 
-Deno.test("pairRank prefers two NATs, then NAT and public, and never the symmetric host", () => {
+Deno.test("pairRank prefers two NATs, then NAT and public, the symmetric host last", () => {
   const pub = agent("A", "public", "core");
   const pub2 = agent("B", "public", "core");
   const n1 = agent("C", "masquerade", "nat1");
   const n1b = agent("D", "masquerade", "nat1");
   const n2 = agent("E", "masquerade", "nat2");
   const sym = agent("F", "symmetric", "nat3");
+  const sym2 = agent("G", "symmetric", "nat4");
   assert.deepEqual(
-    [[n1, n2], [pub, n2], [n2, pub], [pub, pub2], [n1, n1b], [sym, pub], [n1, sym]].map((
-      [a, b],
-    ) => pairRank(a!, b!)),
-    [3, 2, 2, 1, 0, -1, -1],
+    [[n1, n2], [pub, n2], [n2, pub], [pub, pub2], [n1, n1b], [sym, pub], [n1, sym], [sym, sym2]]
+      .map(([a, b]) => pairRank(a!, b!)),
+    [3, 2, 2, 1, 0, 0, 0, -1],
   );
 });
 
@@ -288,7 +288,7 @@ Deno.test("linkedDirectly counts a link either way, not a relay, and unknown as 
   assert.equal(linkedDirectly(undefined, c), true);
 });
 
-Deno.test("chooseShortcutPair picks the best unlinked pair and never the symmetric host", () => {
+Deno.test("chooseShortcutPair picks the best unlinked pair, the symmetric host's last", () => {
   const agents = [
     agent("A", "public", "core"),
     agent("B", "masquerade", "nat1"),
@@ -307,11 +307,11 @@ Deno.test("chooseShortcutPair picks the best unlinked pair and never the symmetr
       });
       return node(me, ...links);
     });
-  // Only pairs with D are unlinked: the fallback, two masquerade hosts behind different NATs.
+  // Only pairs with D are unlinked: the first of them (a link to D takes birthday punching).
   assert.deepEqual(chooseShortcutPair(agents, statuses([])), {
-    from: 1,
-    to: 2,
-    unlinked: false,
+    from: 0,
+    to: 3,
+    unlinked: true,
   });
   // A-C (public and NAT) and B-E (two NATs) are unlinked: B-E wins.
   assert.deepEqual(chooseShortcutPair(agents, statuses(["02", "14"])), {
