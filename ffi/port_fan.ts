@@ -12,10 +12,9 @@
  * the others are closed. After `windowMs` without a hit all are closed (`onEnd`).
  */
 
-import { Errno, errno, libc } from "./libc.ts";
+import { Errno, errno, libc, POLLIN } from "./libc.ts";
 import { SOCKADDR_IN6_BYTES, SockaddrCodec } from "./sockaddr.ts";
 import { openUdpSocket, setTtl } from "./udp_socket.ts";
-import { POLLIN } from "./libc.ts";
 import type { Endpoint } from "../lib/transport/endpoint.ts";
 
 /** What a fan of sockets is told. */

@@ -125,8 +125,8 @@ export class LinkLayer {
   }
 
   /**
-   * True when peers see us at several ports of one address: our NAT maps each destination to
-   * its own port, so only birthday punching (`fanOut`) gets a direct link through it.
+   * True when our NAT seems to map each destination to its own port (see `birthday.ts`), so
+   * that only birthday punching (`fanOut`) gets a direct link through it.
    */
   get mapsPerDestination(): boolean {
     return mapsPerDestination(this.#reflexive.list, this.localEndpoint);
@@ -156,11 +156,10 @@ export class LinkLayer {
       ttl: this.tuning.primerTtl,
       windowMs: FAN_WINDOW_MS,
     });
+    const what = `a fan of ${this.tuning.fanSockets} sockets`;
+    const toward = targets.map(formatEndpoint).join(", ");
     this.#opts.logger.debug(
-      `birthday punch: ${
-        opened ? "opened" : "could not open"
-      } a fan of ${this.tuning.fanSockets} ` +
-        `sockets toward ${targets.map(formatEndpoint).join(", ")}`,
+      `birthday punch: ${opened ? "opened" : "could not open"} ${what} toward ${toward}`,
     );
     if (!opened) return false;
     this.fansOpened++;
