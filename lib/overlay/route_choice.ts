@@ -20,23 +20,17 @@ export interface RouteView {
   readonly suspects: ReadonlySet<OverlayAddress>;
 }
 
-/** Where a message goes: over a connection, delivered here, or nowhere. */
-export type RouteChoice = Connection | "deliver" | "unreachable";
-
 /** A forward: the address greedy routing chose and the connection that reaches it. */
 export interface Hop {
   readonly address: OverlayAddress;
   readonly conn: Connection;
 }
 
-/** Like `RouteChoice`, with the address chosen (a relayed one differs from `conn.address`). */
+/**
+ * Where a message goes: forward (the address chosen, which for a relayed neighbour is not the
+ * address of the connection that reaches it), delivered here, or nowhere.
+ */
 export type HopChoice = Hop | "deliver" | "unreachable";
-
-/** The greedy decision as a connection (see `chooseHop`). */
-export function chooseRoute(view: RouteView, msg: OverlayMessage): RouteChoice {
-  const hop = chooseHop(view, msg);
-  return typeof hop === "string" ? hop : hop.conn;
-}
 
 /**
  * The greedy decision, avoiding suspect links; when avoiding them leaves no way forward (the
