@@ -42,7 +42,7 @@ const USAGE = `Usage: deno run -A bench/sim.ts [options]
   --node overlay|ideal the real OverlayNode (default) or a cheating 1-hop stand-in
   --nat-mix P,C,S      fractions of hosts public, behind cone-like NATs, behind symmetric NATs
                        (e.g. 0.2,0.5,0.3; host 0 always public; each NATed host has its own NAT;
-                       joiners bootstrap from public hosts; no churn)
+                       joiners, churn's too, bootstrap from public hosts)
   --cone TYPE          cone-like NAT type: mixed (full-cone, address-restricted, port-restricted
                        in equal parts; default) or one of them
   --log LEVEL          node log level to stderr (default: silent)
@@ -108,7 +108,6 @@ function main(): void {
     throw new RangeError(`--nodes must be at most ${MAX_NAT_SIM_HOSTS} with --nat-mix`);
   }
   const churn = num("churn", values.churn, 0);
-  if (natMix && churn > 0) throw new RangeError("--nat-mix does not support --churn yet");
   const result = runSimulation({
     ...d,
     nodes,

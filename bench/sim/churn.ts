@@ -1,6 +1,7 @@
 /**
  * Churn: nodes replaced at a steady rate. Each event ends one uniformly random live node and
- * starts a fresh one (a new host, a new key) that bootstraps from two random live nodes (as an
+ * starts a fresh one (a new host, a new key) that bootstraps from two random live nodes (public
+ * ones in a NAT mix: a node behind a NAT is no bootstrap address) (as an
  * operator would give two `--bootstrap` addresses: with one, a joiner whose only bootstrap node
  * crashes before it linked to anyone else has nobody left to ask; a run of 1,000 joins had one).
  * A fraction `crashFraction` of the exits (default 0.5) are crashes (`close()`), the rest clean
@@ -21,6 +22,8 @@ export interface ChurnOptions {
   readonly bootstrapMinAgeMs: number;
   /** Fraction of exits that are crashes rather than clean leaves (default 0.5). */
   readonly crashFraction?: number;
+  /** Which live nodes may be bootstrap nodes (default: all; in a NAT mix, public ones only). */
+  readonly canBootstrap?: (h: SimHost) => boolean;
 }
 
 /** Counts of what a `ChurnDriver` did. */
@@ -71,7 +74,8 @@ export class ChurnDriver {
     if (how === "leave") this.counts.left++;
     else this.counts.crashed++;
     const now = world.clock.now();
-    const old = (h: SimHost) => now - h.startedAtMs >= this.opts.bootstrapMinAgeMs;
+    const can = this.opts.canBootstrap ?? (() => true);
+    const old = (h: SimHost) => now - h.startedAtMs >= this.opts.bootstrapMinAgeMs && can(h);
     const first = world.randomLive(old);
     const second = first && world.randomLive((h) => h !== first && old(h));
     world.spawn([first, second].flatMap((h) => h ? [h.endpoint] : []));

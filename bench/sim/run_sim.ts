@@ -177,7 +177,8 @@ export function runSimulation(opts: SimOptions): SimResult {
 
     let churnResult: ChurnResult | null = null;
     if (opts.churn > 0 && opts.durationMs > 0) {
-      churnResult = churnPhase(world, tracker, opts, tick, () => {
+      const canBootstrap = nat ? (h: SimHost) => nat.isPublic(h.index) : undefined;
+      churnResult = churnPhase(world, tracker, opts, tick, canBootstrap, () => {
         endPhase("recovery");
         return waitConsistent();
       });
@@ -303,6 +304,7 @@ function churnPhase(
   tracker: ProbeTracker,
   opts: SimOptions,
   tick: () => void,
+  canBootstrap: ((h: SimHost) => boolean) | undefined,
   recover: () => { atMs: number | null },
 ): ChurnResult {
   const t0 = world.clock.now();
@@ -311,6 +313,7 @@ function churnPhase(
     baseNodes: opts.nodes,
     bootstrapMinAgeMs: opts.settleMs,
     crashFraction: opts.crashFraction,
+    canBootstrap,
   });
   driver.start();
   const minutes = Math.ceil(opts.durationMs / 60_000);

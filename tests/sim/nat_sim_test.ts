@@ -122,3 +122,16 @@ Deno.test("nat sim: 40 nodes, port-restricted cones: ring 100% and 500 of 500 pr
     assert.equal(r.errors, 0);
   });
 });
+
+Deno.test("nat sim: 40 nodes, mixed cones, 10%/min churn: routing stays up and the ring heals", () => {
+  const r = natRun("mixed", { churn: 0.1, durationMs: 120_000 });
+  explain(r, () => {
+    assert.equal(r.errors, 0, "node code threw");
+    assert.equal(r.ring_consistency, 1, "ring consistency before churn");
+    assert.ok(r.churn_joined! >= 6, `churn events: ${r.churn_joined}`);
+    assert.ok(r.churn_routing_success! >= 0.99, `routing during churn ${r.churn_routing_success}`);
+    assert.notEqual(r.recovery_s, null, "ring consistent again after churn");
+    assert.ok(r.recovery_s! <= 30, `recovery ${r.recovery_s} s`);
+    assert.equal(r.post_churn_routing_success, 1, "routing after churn");
+  });
+});
