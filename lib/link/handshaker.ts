@@ -251,9 +251,10 @@ export class Handshaker {
   #yieldsTo(peer: Peer, from: Endpoint): boolean {
     const mine = peer.handshake;
     const now = this.#host.clock.now();
-    if (!mine || now - mine.sentAt >= this.#host.tuning.rekeyTimeoutMs || now < peer.fanUntil) {
-      return false;
-    }
+    if (!mine || now - mine.sentAt >= this.#host.tuning.rekeyTimeoutMs) return false;
+    // With a fan of ours open for the peer (birthday punching), ours left from a socket its NAT
+    // most likely does not let in: answer theirs, and keep ours in case it arrives after all.
+    if (now < peer.fanUntil) return false;
     const sentThere = (peer.endpoint !== null && sameEndpoint(peer.endpoint, from)) ||
       peer.candidates.some((e) => sameEndpoint(e, from));
     if (sentThere && compareBytes(this.#host.identity.publicKey, peer.publicKey) < 0) return true;

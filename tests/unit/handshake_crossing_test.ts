@@ -99,3 +99,23 @@ Deno.test("a new round of punching for a peer still not linked sends at once, no
     h.close();
   }
 });
+
+Deno.test("with a fan of sockets open for the peer, the lower key answers the peer's initiation", () => {
+  // Birthday punching: the lower side's own initiations leave from its main socket, which the
+  // peer's NAT does not let in, so it must not keep its own and ignore the peer's.
+  for (const fan of [false, true]) {
+    const h = new LinkHarness();
+    try {
+      const [low, high] = lowerAndHigher(h);
+      low.links.addPeerAt(high.identity.publicKey, [high.endpoint]);
+      if (fan) low.links.peer(high.identity.publicKey)!.fanUntil = h.clock.now() + 10_000;
+      high.links.addPeerAt(low.identity.publicKey, [low.endpoint]);
+      h.run(500);
+      assert.ok(up(low, high), `fan ${fan}: no link`);
+      // Sessions low made: its own; and with the fan, also the one answering high's initiation.
+      assert.equal(low.links.handshakesCompleted, fan ? 2 : 1, `fan ${fan}`);
+    } finally {
+      h.close();
+    }
+  }
+});
