@@ -8,11 +8,15 @@
  * mappings among ~64,500 ports, a wave of 1,024 guesses hits one with odds of about 98%. The
  * initiation that hits gets its answer back through that mapping, and the link stays on it.
  *
- * This module holds the cone side (`PortGuesser`) and how a node tells which kind it is.
+ * This module holds both sides as the link layer runs them (`BirthdayPunch`), the cone side's
+ * guesses (`PortGuesser`) and how a node tells which kind of NAT it is behind.
  */
-import type { Rng } from "../clock/clock.ts";
-import { type Endpoint, sameEndpoint } from "../transport/endpoint.ts";
-import { endpoint } from "../transport/endpoint.ts";
+import type { Clock, Rng } from "../clock/clock.ts";
+import type { Logger } from "../log.ts";
+import { type Endpoint, endpoint, formatEndpoint, sameEndpoint } from "../transport/endpoint.ts";
+import type { Transport } from "../transport/transport.ts";
+import { PRIMER_DATAGRAM } from "../wire/header.ts";
+import type { LinkTuning } from "./constants.ts";
 import type { Peer } from "./peer.ts";
 
 /** How long a fan of sockets waits for the peer's guesses. */
@@ -113,5 +117,86 @@ export class PortGuesser {
     for (const port of ports) send(endpoint(g.host, port), datagram);
     this.probesSent += ports.size;
     return true;
+  }
+}
+
+/** What birthday punching needs of the link layer. */
+export interface BirthdayHost {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly tuning: LinkTuning;
+  isClosed(): boolean;
+  /** The peer with this key (made when there is none). */
+  peerOf(publicKey: Uint8Array): Peer;
+  /** Starts a new round of handshakes to `peer`. */
+  initiateNow(peer: Peer): void;
+}
+
+/** Birthday punching as a `LinkLayer` runs it: fans on the symmetric side, guesses on the cone side. */
+export class BirthdayPunch {
+  /** Fans of sockets opened. */
+  fansOpened = 0;
+  readonly #guesser: PortGuesser;
+
+  constructor(private readonly host: BirthdayHost, rng: Rng) {
+    this.#guesser = new PortGuesser(rng, host.tuning.guessesPerWave);
+  }
+
+  /** Guesses sent. */
+  get guessesSent(): number {
+    return this.#guesser.probesSent;
+  }
+
+  /**
+   * The symmetric side: opens a fan of sockets, each priming its own mapping toward the peer's
+   * `targets` (its candidate endpoints). A new round (another Connect-To-Me) replaces the fan,
+   * but not within `FAN_REOPEN_MS` of the last. True when the transport opened one.
+   */
+  fanOut(publicKey: Uint8Array, targets: readonly Endpoint[]): boolean {
+    const { transport, tuning, clock } = this.host;
+    if (!transport.fanOut || this.host.isClosed()) return false;
+    const peer = this.host.peerOf(publicKey);
+    const now = clock.now();
+    const lastOpenedAt = peer.fanUntil - FAN_WINDOW_MS;
+    if (peer.current || now - lastOpenedAt < FAN_REOPEN_MS) return false;
+    const opened = transport.fanOut(targets, PRIMER_DATAGRAM, {
+      count: tuning.fanSockets,
+      ttl: tuning.primerTtl,
+      windowMs: FAN_WINDOW_MS,
+    });
+    const what = `a fan of ${tuning.fanSockets} sockets`;
+    const toward = targets.map(formatEndpoint).join(", ");
+    this.host.logger.debug(
+      `birthday punch: ${opened ? "opened" : "could not open"} ${what} toward ${toward}`,
+    );
+    if (!opened) return false;
+    this.fansOpened++;
+    peer.fanUntil = now + FAN_WINDOW_MS;
+    return true;
+  }
+
+  /**
+   * The cone side: each initiation to `peer` in the next seconds also goes to a wave of random
+   * ports of `natHost`, its NAT. The first goes when the hold ends (not at the link layer's next
+   * tick: the peer's fan of sockets is open for a few seconds only).
+   */
+  armGuessing(peer: Peer, natHost: string, holdMs: number): void {
+    this.#guesser.arm(peer, natHost, this.host.clock.now());
+    if (holdMs <= 0) return;
+    this.host.clock.setTimer(holdMs, () => {
+      if (!this.host.isClosed() && !peer.current) this.host.initiateNow(peer);
+    });
+  }
+
+  /** The cone side: `datagram`, an initiation just sent to `peer`, also goes to a wave of guesses. */
+  afterInitiation(peer: Peer, datagram: Uint8Array, now: number): void {
+    const g = peer.guess;
+    if (!g) return;
+    const send = (to: Endpoint, d: Uint8Array) => this.host.transport.send(to, d);
+    if (!this.#guesser.wave(peer, datagram, now, send)) return;
+    this.host.logger.debug(
+      `birthday punch: wave ${g.waves} of guesses toward ${g.host} for ${peer.keyText}`,
+    );
   }
 }

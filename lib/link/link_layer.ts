@@ -17,7 +17,7 @@ import {
   REJECT_AFTER_MESSAGES,
   REJECT_AFTER_TIME_MS,
 } from "./constants.ts";
-import { FAN_REOPEN_MS, FAN_WINDOW_MS, mapsPerDestination, PortGuesser } from "./birthday.ts";
+import { BirthdayPunch, mapsPerDestination } from "./birthday.ts";
 import { ReflexiveEndpoints } from "./reflexive.ts";
 import { type DropCounters, newDropCounters } from "./drop_counters.ts";
 import { Handshaker } from "./handshaker.ts";
@@ -58,14 +58,12 @@ export class LinkLayer {
   /** Hole-punching primers sent, and received (ones that did not expire on the way). */
   primersSent = 0;
   primersReceived = 0;
-  /** Birthday punching: fans of sockets opened (behind a NAT that maps per destination). */
-  fansOpened = 0;
   readonly tuning: LinkTuning;
   readonly #peers = new Map<string, Peer>();
   readonly #bySession = new Map<number, IndexEntry>();
   readonly #handshaker: Handshaker;
   readonly #prober: KeyProber;
-  readonly #guesser: PortGuesser;
+  readonly #birthday: BirthdayPunch;
   readonly #opts: LinkLayerOptions;
   #onPacket: LinkPacketHandler = () => {};
   #onPeerAddress: (peer: Peer) => void = () => {};
@@ -114,14 +112,27 @@ export class LinkLayer {
       onPeerAddress: (peer) => this.#onPeerAddress(peer),
       onReflexive: (ep) => this.#noteReflexive(ep),
     });
-    this.#guesser = new PortGuesser(opts.rng, this.tuning.guessesPerWave);
+    this.#birthday = new BirthdayPunch({
+      transport: opts.transport,
+      clock: opts.clock,
+      logger: opts.logger,
+      tuning: this.tuning,
+      isClosed: () => this.#closed,
+      peerOf: (publicKey) => this.addPeer(publicKey, null),
+      initiateNow: (peer) => this.#handshaker.initiate(peer, true),
+    }, opts.rng);
     opts.transport.onReceive((data, from) => this.#receive(data, from));
     this.#scheduleTick();
   }
 
   /** Birthday punching, cone side: guesses sent to random ports of peers' NATs. */
   get guessesSent(): number {
-    return this.#guesser.probesSent;
+    return this.#birthday.guessesSent;
+  }
+
+  /** Birthday punching, symmetric side: fans of sockets opened. */
+  get fansOpened(): number {
+    return this.#birthday.fansOpened;
   }
 
   /**
@@ -139,32 +150,12 @@ export class LinkLayer {
 
   /**
    * Birthday punching, behind a NAT that maps per destination: opens a fan of sockets, each
-   * priming its own mapping toward the peer's `candidates`; the peer guesses their ports. A new
-   * round (another Connect-To-Me) replaces the fan, but not within `FAN_REOPEN_MS` of the last.
-   * True when the transport opened one.
+   * priming its own mapping toward the peer's `candidates`; the peer guesses their ports (see
+   * `BirthdayPunch.fanOut`). True when the transport opened one.
    */
   fanOut(publicKey: Uint8Array, candidates: readonly Endpoint[]): boolean {
-    const transport = this.#opts.transport;
-    if (!transport.fanOut || this.#closed) return false;
-    const peer = this.addPeer(publicKey, null);
-    const now = this.#opts.clock.now();
-    const lastOpenedAt = peer.fanUntil - FAN_WINDOW_MS;
-    if (peer.current || now - lastOpenedAt < FAN_REOPEN_MS) return false;
     const targets = uniqueEndpoints(candidates).slice(0, MAX_CANDIDATES);
-    const opened = transport.fanOut(targets, PRIMER_DATAGRAM, {
-      count: this.tuning.fanSockets,
-      ttl: this.tuning.primerTtl,
-      windowMs: FAN_WINDOW_MS,
-    });
-    const what = `a fan of ${this.tuning.fanSockets} sockets`;
-    const toward = targets.map(formatEndpoint).join(", ");
-    this.#opts.logger.debug(
-      `birthday punch: ${opened ? "opened" : "could not open"} ${what} toward ${toward}`,
-    );
-    if (!opened) return false;
-    this.fansOpened++;
-    peer.fanUntil = now + FAN_WINDOW_MS;
-    return true;
+    return this.#birthday.fanOut(publicKey, targets);
   }
 
   /** Sets the receiver of decrypted packets. */
@@ -259,7 +250,7 @@ export class LinkLayer {
   ): Peer {
     const peer = this.addPeer(publicKey, null);
     if (peer.current) return peer;
-    if (guessHost !== null) this.#armGuessing(peer, guessHost, holdMs);
+    if (guessHost !== null) this.#birthday.armGuessing(peer, guessHost, holdMs);
     peer.candidates = uniqueEndpoints(candidates).slice(0, MAX_CANDIDATES);
     peer.endpoint ??= peer.candidates[0] ?? null;
     const now = this.#opts.clock.now();
@@ -268,19 +259,6 @@ export class LinkLayer {
     peer.punchAttempts = 0;
     if (peer.endpoint && holdMs <= 0) this.#handshaker.initiate(peer, true);
     return peer;
-  }
-
-  /**
-   * Birthday punching, cone side: each initiation to `peer` in the next seconds also goes to a
-   * wave of random ports of `host`, its NAT. The first goes when the hold ends (not at the next
-   * tick: the peer's fan of sockets is open for a few seconds only).
-   */
-  #armGuessing(peer: Peer, host: string, holdMs: number): void {
-    this.#guesser.arm(peer, host, this.#opts.clock.now());
-    if (holdMs <= 0) return;
-    this.#opts.clock.setTimer(holdMs, () => {
-      if (!this.#closed && !peer.current) this.#handshaker.initiate(peer, true);
-    });
   }
 
   /** Opens our NAT's mappings toward `candidates` with primers that expire on the way. */
@@ -406,13 +384,8 @@ export class LinkLayer {
     if (targets.length === 0) return;
     const now = this.#opts.clock.now();
     peer.lastSentAt = now;
-    const send = (to: Endpoint, d: Uint8Array) => this.#opts.transport.send(to, d);
-    for (const to of targets) send(to, datagram);
-    if (peer.guess && this.#guesser.wave(peer, datagram, now, send)) {
-      this.#opts.logger.debug(
-        `birthday punch: wave ${peer.guess.waves} of guesses toward ${peer.guess.host} for ${peer.keyText}`,
-      );
-    }
+    for (const to of targets) this.#opts.transport.send(to, datagram);
+    this.#birthday.afterInitiation(peer, datagram, now);
   }
 
   #sendRaw(peer: Peer, datagram: Uint8Array): void {
