@@ -16,16 +16,14 @@ import { Errno, errno, libc, POLLIN } from "./libc.ts";
 import { SOCKADDR_IN6_BYTES, SockaddrCodec } from "./sockaddr.ts";
 import { openUdpSocket, setTtl } from "./udp_socket.ts";
 import type { Endpoint } from "../lib/transport/endpoint.ts";
+import type { FanOutOptions } from "../lib/transport/transport.ts";
 
-/** What a fan of sockets is told. */
-export interface PortFanOptions {
-  /** Sockets to open (fewer when the process runs out of descriptors; at least one). */
-  count: number;
-  /** IP TTL of the primers. */
-  ttl: number;
-  /** How long the sockets wait for a datagram. */
-  windowMs: number;
-  /** How often they are polled (default 20 ms). */
+/**
+ * What a fan of sockets is told: `Transport.fanOut`'s options (it opens fewer than `count`
+ * sockets when the process runs out of descriptors, at least one) and how often to poll.
+ */
+export interface PortFanOptions extends FanOutOptions {
+  /** How often the sockets are polled (default 20 ms). */
   pollMs?: number;
 }
 

@@ -31,16 +31,19 @@ const MAX_RECEIVE_ROUNDS = 16;
 const MAX_FANS = 2;
 /** Sockets taken over from fans at once (each is one more source of the `IoLoop`). */
 const MAX_PINS = 8;
-/** A taken-over socket that received nothing for this long is closed. */
-const PIN_IDLE_MS = 60_000;
+/** A taken-over socket that received nothing for this many sweeps (a minute) is closed. */
 const PIN_SWEEP_MS = 10_000;
+const PIN_IDLE_SWEEPS = 6;
 /** Datagrams per batched syscall on a taken-over socket (one peer's traffic). */
 const PIN_BATCH_SIZE = 16;
 
 /** A socket taken over from a fan: it alone reaches one peer through our NAT. */
 interface Pin {
   transport: UdpTransport;
-  lastReceiveAt: number;
+  /** Set by every datagram received, cleared by the sweep (no clock read per datagram). */
+  received: boolean;
+  /** Sweeps in a row that found nothing received. */
+  idleSweeps: number;
 }
 
 function pinKey(ep: Endpoint): string {
@@ -94,6 +97,8 @@ export class UdpTransport implements Transport {
   readonly #fans = new Map<string, PortFan>();
   /** Sockets taken over from fans, by the peer endpoint each one serves. */
   readonly #pins = new Map<string, Pin>();
+  /** `pinKey` of the endpoints sent to, cached per (interned) endpoint object. */
+  readonly #pinKeys = new WeakMap<Endpoint, string>();
   #pinSweep: ReturnType<typeof setTimeout> | undefined;
   readonly #flushFromMicrotask = () => {
     this.#flushQueued = false;
@@ -162,7 +167,12 @@ export class UdpTransport implements Transport {
   send(to: Endpoint, data: Uint8Array): void {
     if (this.#closed) return;
     if (this.#pins.size > 0) {
-      const pin = this.#pins.get(pinKey(to));
+      let key = this.#pinKeys.get(to);
+      if (key === undefined) {
+        key = pinKey(to);
+        this.#pinKeys.set(to, key);
+      }
+      const pin = this.#pins.get(key);
       if (pin) return pin.transport.send(to, data);
     }
     const name = this.#codec.encode(to);
@@ -272,9 +282,9 @@ export class UdpTransport implements Transport {
     this.#pins.get(key)?.transport.close();
     const opts = { batchSize: PIN_BATCH_SIZE, slotBytes: this.#rx.slotBytes };
     const transport = new UdpTransport(this.#loop, hit.fd, hit.local, opts, this.stats);
-    const pin: Pin = { transport, lastReceiveAt: performance.now() };
+    const pin: Pin = { transport, received: true, idleSweeps: 0 };
     transport.onReceive((data, from) => {
-      pin.lastReceiveAt = performance.now();
+      pin.received = true;
       this.#handler(data, from);
     });
     this.#pins.set(key, pin);
@@ -293,9 +303,10 @@ export class UdpTransport implements Transport {
     if (this.#pinSweep !== undefined || this.#closed) return;
     this.#pinSweep = setTimeout(() => {
       this.#pinSweep = undefined;
-      const now = performance.now();
       for (const [key, pin] of this.#pins) {
-        if (now - pin.lastReceiveAt < PIN_IDLE_MS) continue;
+        pin.idleSweeps = pin.received ? 0 : pin.idleSweeps + 1;
+        pin.received = false;
+        if (pin.idleSweeps < PIN_IDLE_SWEEPS) continue;
         this.onPinClosed(pin.transport.localEndpoint);
         pin.transport.close();
         this.#pins.delete(key);
