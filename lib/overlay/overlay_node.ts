@@ -112,6 +112,8 @@ export class OverlayNode {
   /** Up connections that have been silent too long to route through (refreshed each round). */
   #suspects = new Set<OverlayAddress>();
   #upAddresses: OverlayAddress[] = [];
+  /** The addresses of our own up links (`#upAddresses` without the relayed neighbours). */
+  #directAddresses: OverlayAddress[] = [];
   #onDeliver: (d: Delivery) => void = () => {};
   readonly #services = new Map<number, (d: Delivery) => void>();
   /** Peers whose links went dead, and when (they are not relayed to for a while). */
@@ -458,6 +460,7 @@ export class OverlayNode {
     return {
       self: this.address,
       addresses: this.#upAddresses,
+      directAddresses: this.#directAddresses,
       byAddress: this.#upByAddress,
       suspects: this.#suspects,
     };
@@ -620,16 +623,11 @@ export class OverlayNode {
   #rebuildRoutes(): void {
     this.#upByAddress = new Map();
     for (const c of this.conns.values()) if (c.up) this.#upByAddress.set(c.address, c);
+    this.#directAddresses = [...this.#upByAddress.keys()];
     for (const r of this.relays?.entries() ?? []) {
       if (r.via.up && !this.#upByAddress.has(r.target)) this.#upByAddress.set(r.target, r.via);
     }
     this.#upAddresses = [...this.#upByAddress.keys()];
-  }
-
-  #directAddresses(): Set<OverlayAddress> {
-    const direct = new Set<OverlayAddress>();
-    for (const c of this.conns.values()) if (c.up) direct.add(c.address);
-    return direct;
   }
 
   /**
@@ -658,7 +656,7 @@ export class OverlayNode {
       this.shortcuts.maintain();
       this.#ctm.maintain();
       const relayed = this.relays.size;
-      this.relays.maintain(this.#directAddresses());
+      this.relays.maintain(new Set(this.#directAddresses));
       if (relayed > 0 || this.relays.size > 0) this.#rebuildRoutes();
       this.#schedule(this.tuning.maintenanceMs);
     });

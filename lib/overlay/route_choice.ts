@@ -14,6 +14,8 @@ export interface RouteView {
   readonly self: OverlayAddress;
   /** Addresses routed to: up connections and relayed neighbours. */
   readonly addresses: readonly OverlayAddress[];
+  /** The addresses of the up connections alone (no relayed neighbours). */
+  readonly directAddresses: readonly OverlayAddress[];
   /** The connection each address is reached over (a relayed one: the common neighbour). */
   readonly byAddress: ReadonlyMap<OverlayAddress, Connection>;
   /** Links silent too long (or failed a hop watch): avoided while there is another way. */
@@ -48,8 +50,7 @@ export function chooseHop(view: RouteView, msg: OverlayMessage): HopChoice {
  * on (the link to the sender's relayed neighbour is gone): the caller routes as usual.
  */
 export function chooseDirectHop(view: RouteView, msg: OverlayMessage): Hop | null {
-  const direct = view.addresses.filter((a) => view.byAddress.get(a)!.address === a);
-  const hop = chooseHop({ ...view, addresses: direct }, msg);
+  const hop = chooseHop({ ...view, addresses: view.directAddresses }, msg);
   return typeof hop === "string" ? null : hop;
 }
 

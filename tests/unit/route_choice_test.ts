@@ -36,7 +36,13 @@ function viewOfY(suspects: OverlayAddress[] = []): RouteView {
     390n,
     z,
   ]]);
-  return { self: 100n, addresses: [...byAddress.keys()], byAddress, suspects: new Set(suspects) };
+  return {
+    self: 100n,
+    addresses: [...byAddress.keys()],
+    directAddresses: [300n, 50n, 150n],
+    byAddress,
+    suspects: new Set(suspects),
+  };
 }
 
 Deno.test("chooseHop names the relayed address it chose and the connection that reaches it", () => {
